@@ -1,0 +1,132 @@
+// protocol/text_parser.h — the memcached text protocol, bytes in, TextRequest out.
+//
+// Owns: splitting a byte buffer into one request (command line + data block for storage
+// commands) and validating it exactly as memcached 1.6.18 does, down to which error string a
+// malformed line earns. Must not: do I/O, touch the cache, allocate, or keep state between
+// calls. Every string_view in a TextRequest points into the caller's buffer, so a request is
+// valid only while that buffer is unchanged.
+//
+// A request split at any byte boundary parses the same as one delivered whole: the parser only
+// ever answers "need more" until the full request is present.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+namespace kioku::protocol {
+
+inline constexpr std::size_t kMaxKeyLength = 250;
+// memcached closes a connection that sends this many bytes without a newline, unless the line
+// is a (possibly huge) multi-get.
+inline constexpr std::size_t kMaxLineWithoutNewline = 2048;
+
+enum class TextCommand : uint8_t {
+  kGet,
+  kGets,
+  kGat,
+  kGats,
+  kSet,
+  kAdd,
+  kReplace,
+  kAppend,
+  kPrepend,
+  kCas,
+  kIncr,
+  kDecr,
+  kDelete,
+  kTouch,
+  kFlushAll,
+  kVersion,
+  kVerbosity,
+  kQuit,
+  kShutdown,
+  kStats,
+  kCacheMemlimit,
+};
+
+inline constexpr bool is_storage_command(TextCommand c) {
+  return c == TextCommand::kSet || c == TextCommand::kAdd || c == TextCommand::kReplace ||
+         c == TextCommand::kAppend || c == TextCommand::kPrepend || c == TextCommand::kCas;
+}
+inline constexpr bool is_retrieval_command(TextCommand c) {
+  return c == TextCommand::kGet || c == TextCommand::kGets || c == TextCommand::kGat ||
+         c == TextCommand::kGats;
+}
+
+// One parsed request. Which fields are meaningful depends on `command`.
+struct TextRequest {
+  TextCommand command = TextCommand::kGet;
+  bool noreply = false;
+  // Single-key commands (storage, incr/decr, delete, touch).
+  std::string_view key;
+  // Retrieval commands: the keys, space separated, exactly as on the line (already validated:
+  // each is 1..250 bytes). Walk them with KeyIterator.
+  std::string_view keys;
+  uint32_t flags = 0;        // storage commands: client flags
+  int64_t exptime = 0;       // storage, touch, gat/gats, flush_all delay: raw client value
+  uint32_t value_length = 0; // storage commands: declared data length (without the \r\n)
+  uint64_t cas_unique = 0;   // cas: the compare value
+  uint64_t delta = 0;        // incr/decr amount; cache_memlimit megabytes; verbosity level
+  bool has_argument = false; // flush_all: a delay was given
+  // Storage commands: the data block, without its trailing \r\n.
+  std::string_view value;
+  // stats: everything after "stats " (e.g. "settings", "items", "slabs", "reset"); empty for
+  // plain "stats".
+  std::string_view arguments;
+};
+
+// What went wrong with a request, mapped by the composer to memcached's exact reply.
+enum class TextError : uint8_t {
+  kNone,
+  kUnknownCommand,        // "ERROR"
+  kBadCommandLineFormat,  // "CLIENT_ERROR bad command line format"
+  kBadDataChunk,          // "CLIENT_ERROR bad data chunk"
+  kInvalidExptime,        // "CLIENT_ERROR invalid exptime argument"
+  kInvalidDelta,          // "CLIENT_ERROR invalid numeric delta argument"
+  kLineTooLong,           // no reply: memcached closes the connection
+  kTooLarge,              // "SERVER_ERROR object too large for cache" (used by the daemon)
+};
+
+enum class ParseStatus : uint8_t {
+  kNeedMore,  // nothing consumed; call again with more bytes appended
+  kRequest,   // `consumed` bytes form `request`
+  kError,     // `consumed` bytes were rejected with `error`; see swallow_bytes / close
+};
+
+struct TextParseResult {
+  ParseStatus status = ParseStatus::kNeedMore;
+  std::size_t consumed = 0;
+  TextError error = TextError::kNone;
+  bool close_connection = false;  // kError: memcached closes the connection after replying
+  TextRequest request;
+};
+
+// Parses only the command line (up to and including '\n'). For storage commands the result's
+// `consumed` covers the line alone; the caller then needs request.value_length + 2 more bytes
+// (see parse_data_block). This split lets the daemon refuse or swallow a huge value without
+// buffering it.
+TextParseResult parse_command_line(std::string_view buffer);
+
+enum class DataBlockStatus : uint8_t { kNeedMore, kOk, kBadDataChunk };
+// Given the bytes after a storage command line, checks for value_length bytes plus "\r\n".
+// kOk and kBadDataChunk both consume value_length + 2 bytes, as memcached does.
+DataBlockStatus parse_data_block(std::string_view buffer, uint32_t value_length,
+                                 std::string_view* value);
+
+// Whole-request convenience over the two calls above (used by tests and the fuzzer): storage
+// commands come back as kRequest only with their data block, consumed covering both.
+TextParseResult parse_request(std::string_view buffer);
+
+// Walks the space-separated keys of a retrieval request without allocating.
+class KeyIterator {
+ public:
+  explicit KeyIterator(std::string_view keys) : rest_(keys) {}
+  // Returns false when no key is left.
+  bool next(std::string_view* key);
+
+ private:
+  std::string_view rest_;
+};
+
+}  // namespace kioku::protocol
