@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Installs everything building and testing Kioku needs on a fresh Debian 12.
+# Fast path: when dpkg already reports every package installed, apt is not touched.
+set -euo pipefail
+
+packages=(
+  cmake ninja-build g++ pkg-config
+  libevent-dev libjemalloc-dev libcli11-dev catch2
+  memcached libmemcached-tools
+  python3 python3-pymemcache python3-pylibmc
+)
+
+missing=()
+for pkg in "${packages[@]}"; do
+  status=$(dpkg-query -W -f='${db:Status-Status}' "$pkg" 2>/dev/null || true)
+  if [[ "$status" != "installed" ]]; then
+    missing+=("$pkg")
+  fi
+done
+
+if [[ ${#missing[@]} -eq 0 ]]; then
+  echo "deps.sh: all ${#packages[@]} packages already installed"
+  exit 0
+fi
+
+echo "deps.sh: installing ${missing[*]}"
+SUDO=""
+if [[ $(id -u) -ne 0 ]]; then
+  SUDO="sudo"
+fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update
+$SUDO apt-get install -y --no-install-recommends "${missing[@]}"
+
+# Debian starts memcached as a service on install; the tests start their own
+# servers on free ports, so the system one is not needed (and is left alone).
