@@ -1,0 +1,246 @@
+// daemon/connection.cc — see connection.h.
+#include "daemon/connection.h"
+
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <ctime>
+
+#include "daemon/server.h"
+#include "daemon/worker.h"
+#include "protocol/text_composer.h"
+#include "protocol/text_parser.h"
+
+namespace kioku::daemon {
+
+using protocol::ParseStatus;
+using protocol::TextParseResult;
+
+namespace {
+constexpr std::size_t kInitialInput = 16 * 1024;
+// An input buffer that grew for one large value shrinks back once it is no longer needed.
+constexpr std::size_t kShrinkInputAbove = 256 * 1024;
+
+// memcached 1.6.18's own limit on key + value: its 48-byte header, an 8-byte CAS, the key's
+// terminating NUL and the value's CRLF all count against -I. Kioku's items are smaller, but
+// refusing at the same boundary keeps the two servers' replies identical.
+bool fits_memcached_item_limit(const Settings& settings, std::size_t key, std::size_t value) {
+  const std::size_t overhead = 48 + 1 + 2 + (settings.use_cas ? 8 : 0);
+  return key + value + overhead <= settings.item_size_max;
+}
+}  // namespace
+
+Connection::Connection(Worker& worker, int fd, std::string peer)
+    : worker_(worker),
+      fd_(fd),
+      peer_(std::move(peer)),
+      executor_(worker.server().settings(), worker.server().cache(), worker.stats(),
+                worker.server()) {
+  input_.resize(kInitialInput);
+  last_command_time_ = std::time(nullptr);
+}
+
+Connection::~Connection() {
+  if (event_ != nullptr) event_free(event_);
+  ::close(fd_);
+  worker_.server().connection_closed();
+}
+
+bool Connection::start() {
+  event_ = event_new(worker_.base(), fd_, EV_READ | EV_PERSIST, &Connection::on_event, this);
+  if (event_ == nullptr) return false;
+  interest_ = EV_READ;
+  return event_add(event_, nullptr) == 0;
+}
+
+const char* Connection::state_name() const {
+  switch (state_.load(std::memory_order_relaxed)) {
+    case State::kReading: return "conn_parse_cmd";
+    case State::kWriting: return "conn_mwrite";
+    case State::kClosing: return "conn_closing";
+  }
+  return "conn_parse_cmd";
+}
+
+void Connection::set_interest(short events) {
+  if (interest_ == events) return;
+  event_del(event_);
+  event_assign(event_, worker_.base(), fd_, events | EV_PERSIST, &Connection::on_event, this);
+  event_add(event_, nullptr);
+  interest_ = events;
+}
+
+void Connection::on_event(evutil_socket_t, short what, void* arg) {
+  auto* self = static_cast<Connection*>(arg);
+  bool alive = true;
+  if (what & EV_WRITE) alive = self->on_writable();
+  if (alive && (what & EV_READ)) alive = self->on_readable();
+  if (!alive) self->worker_.destroy(self);
+}
+
+void Connection::drain() {
+  draining_ = true;
+  close_after_write_ = true;
+  if (output_.empty()) {
+    state_ = State::kClosing;
+    worker_.destroy(this);
+    return;
+  }
+  if (state_ == State::kReading) {
+    state_ = State::kWriting;
+    set_interest(EV_WRITE);
+  }
+}
+
+bool Connection::on_readable() {
+  if (state_ != State::kReading || draining_) return true;
+  // Unprocessed input left by the -R fairness limit is handled before reading more.
+  if (input_end_ - input_start_ <= need_bytes_ || need_bytes_ == 0) {
+    if (!read_from_socket()) return false;
+  }
+  process_input();
+  if (state_ == State::kClosing) return false;
+  return flush_output();
+}
+
+bool Connection::on_writable() { return flush_output(); }
+
+void Connection::compact_input() {
+  if (input_start_ == 0) return;
+  std::size_t left = input_end_ - input_start_;
+  if (left > 0) std::memmove(input_.data(), input_.data() + input_start_, left);
+  input_start_ = 0;
+  input_end_ = left;
+}
+
+void Connection::ensure_input_capacity(std::size_t bytes) {
+  if (input_.size() - input_start_ >= bytes) return;
+  compact_input();
+  if (input_.size() < bytes) input_.resize(bytes);
+}
+
+bool Connection::read_from_socket() {
+  if (input_end_ == input_.size()) {
+    compact_input();
+    // Still full: one request is larger than the buffer (a long multi-get line).
+    if (input_end_ == input_.size()) input_.resize(input_.size() * 2);
+  }
+  for (;;) {
+    ssize_t n = ::read(fd_, input_.data() + input_end_, input_.size() - input_end_);
+    if (n > 0) {
+      input_end_ += static_cast<std::size_t>(n);
+      worker_.stats().bytes_read.add(static_cast<uint64_t>(n));
+      return true;
+    }
+    if (n == 0) return false;  // peer closed
+    if (errno == EINTR) continue;
+    return errno == EAGAIN || errno == EWOULDBLOCK;
+  }
+}
+
+void Connection::process_input() {
+  uint32_t budget = worker_.server().settings().reqs_per_event;
+  bool processed_any = false;
+  while (input_start_ < input_end_) {
+    std::string_view pending(input_.data() + input_start_, input_end_ - input_start_);
+    if (swallow_bytes_ > 0) {
+      std::size_t take = static_cast<std::size_t>(
+          std::min<uint64_t>(swallow_bytes_, pending.size()));
+      input_start_ += take;
+      swallow_bytes_ -= take;
+      continue;
+    }
+    if (pending.size() < need_bytes_) break;
+    if (budget == 0) {
+      // -R: yield to the worker's other connections and come back on the next loop turn.
+      worker_.stats().conn_yields.add();
+      event_active(event_, EV_READ, 0);
+      break;
+    }
+    need_bytes_ = 0;
+    TextParseResult parsed = protocol::parse_command_line(pending);
+    if (parsed.status == ParseStatus::kNeedMore) break;
+    processed_any = true;
+    --budget;
+    if (parsed.status == ParseStatus::kError) {
+      if (parsed.close_connection) {
+        state_ = State::kClosing;
+        return;
+      }
+      if (!parsed.request.noreply) output_.append(protocol::error_reply(parsed.error));
+      input_start_ += parsed.consumed;
+      continue;
+    }
+    protocol::TextRequest& request = parsed.request;
+    std::size_t consumed = parsed.consumed;
+    if (protocol::is_storage_command(request.command)) {
+      const std::size_t value_length = request.value_length;
+      if (!fits_memcached_item_limit(worker_.server().settings(), request.key.size(),
+                                     value_length) ||
+          !worker_.server().cache().item_size_ok(request.key.size(), value_length)) {
+        executor_.reply_too_large(request, output_);
+        input_start_ += consumed;
+        swallow_bytes_ = uint64_t{value_length} + 2;
+        continue;
+      }
+      const std::size_t total = consumed + value_length + 2;
+      if (pending.size() < total) {
+        need_bytes_ = total;
+        ensure_input_capacity(total);
+        break;
+      }
+      auto block = protocol::parse_data_block(pending.substr(consumed), request.value_length,
+                                              &request.value);
+      input_start_ += total;
+      if (block == protocol::DataBlockStatus::kBadDataChunk) {
+        if (!request.noreply) {
+          output_.append(protocol::error_reply(protocol::TextError::kBadDataChunk));
+        }
+        continue;
+      }
+    } else {
+      input_start_ += consumed;
+    }
+    if (executor_.execute(request, output_) == ExecuteOutcome::kCloseAfterWrite) {
+      close_after_write_ = true;
+      input_start_ = input_end_ = 0;
+      break;
+    }
+  }
+  if (processed_any) last_command_time_ = std::time(nullptr);
+  if (input_start_ == input_end_) {
+    input_start_ = input_end_ = 0;
+    if (input_.size() > kShrinkInputAbove && need_bytes_ == 0) {
+      input_.resize(kInitialInput);
+      input_.shrink_to_fit();
+    }
+  }
+}
+
+bool Connection::flush_output() {
+  if (!output_.empty()) {
+    std::size_t written = 0;
+    WriteStatus status = output_.write_to(fd_, &written);
+    worker_.stats().bytes_written.add(written);
+    if (status == WriteStatus::kError) return false;
+    if (status == WriteStatus::kWouldBlock) {
+      // Stop reading until the client takes its replies: backpressure bounds our memory.
+      state_ = State::kWriting;
+      set_interest(EV_WRITE);
+      return true;
+    }
+  }
+  if (close_after_write_) return false;
+  if (state_ == State::kWriting) {
+    state_ = State::kReading;
+    set_interest(EV_READ);
+    // Requests that arrived while we were blocked are already buffered.
+    if (input_end_ > input_start_) event_active(event_, EV_READ, 0);
+  }
+  return true;
+}
+
+}  // namespace kioku::daemon

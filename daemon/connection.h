@@ -1,0 +1,82 @@
+// daemon/connection.h — one client connection's state machine, owned by one worker for life.
+//
+// Owns: the socket, its read buffer, its pending output and its libevent event. Reads bytes,
+// frames them into requests with protocol/, hands each to the Executor, and writes the gathered
+// replies with one sendmsg per batch. Must not: know command semantics (that is the executor's)
+// or be touched by any thread but its worker's.
+#pragma once
+
+#include <event2/event.h>
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "daemon/executor.h"
+#include "daemon/output_queue.h"
+
+namespace kioku::daemon {
+
+class Worker;
+
+class Connection {
+ public:
+  Connection(Worker& worker, int fd, std::string peer);
+  ~Connection();
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  // Registers the read event; false if libevent refused.
+  bool start();
+  // Graceful stop: read no more, flush what is queued, then close.
+  void drain();
+
+  int fd() const { return fd_; }
+  const std::string& peer() const { return peer_; }
+  const char* state_name() const;
+  // Seconds since the last command, or 0 while a reply is still being written (memcached's
+  // idle_timeout never cuts a connection that is receiving data).
+  int64_t idle_for(int64_t now) const {
+    return state_.load(std::memory_order_relaxed) == State::kReading ? now - last_command_time()
+                                                                      : 0;
+  }
+  int64_t last_command_time() const { return last_command_time_.load(std::memory_order_relaxed); }
+
+ private:
+  enum class State : uint8_t { kReading, kWriting, kClosing };
+
+  static void on_event(evutil_socket_t fd, short what, void* arg);
+  // Each returns false once the connection must be destroyed.
+  bool on_readable();
+  bool on_writable();
+  bool read_from_socket();
+  void process_input();
+  bool flush_output();
+  void set_interest(short events);
+  void compact_input();
+  void ensure_input_capacity(std::size_t bytes);
+
+  Worker& worker_;
+  int fd_;
+  std::string peer_;
+  event* event_ = nullptr;
+  short interest_ = 0;
+  // Atomic only because "stats conns" on another worker reads them.
+  std::atomic<State> state_{State::kReading};
+  bool close_after_write_ = false;
+  bool draining_ = false;
+  std::atomic<int64_t> last_command_time_{0};
+
+  std::vector<char> input_;
+  std::size_t input_start_ = 0;  // first unprocessed byte
+  std::size_t input_end_ = 0;    // one past the last byte read
+  std::size_t need_bytes_ = 0;   // don't parse again until this many unprocessed bytes
+  uint64_t swallow_bytes_ = 0;   // value bytes of a refused store still to discard
+
+  OutputQueue output_;
+  Executor executor_;
+};
+
+}  // namespace kioku::daemon

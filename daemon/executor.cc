@@ -1,0 +1,310 @@
+// daemon/executor.cc — see executor.h. Replies and counters follow memcached 1.6.18.
+#include "daemon/executor.h"
+
+#include <array>
+#include <charconv>
+#include <cstdio>
+
+#include "daemon/version.h"
+#include "protocol/text_composer.h"
+
+namespace kioku::daemon {
+
+using protocol::TextCommand;
+using protocol::TextRequest;
+
+namespace {
+
+// Appends a reply unless the request asked for none.
+void reply(const TextRequest& request, OutputQueue& out, std::string_view bytes) {
+  if (!request.noreply) out.append(bytes);
+}
+
+slab::StoreMode store_mode(TextCommand command) {
+  switch (command) {
+    case TextCommand::kAdd: return slab::StoreMode::kAdd;
+    case TextCommand::kReplace: return slab::StoreMode::kReplace;
+    case TextCommand::kAppend: return slab::StoreMode::kAppend;
+    case TextCommand::kPrepend: return slab::StoreMode::kPrepend;
+    case TextCommand::kCas: return slab::StoreMode::kCas;
+    default: return slab::StoreMode::kSet;
+  }
+}
+
+constexpr std::string_view kTooLarge = "SERVER_ERROR object too large for cache\r\n";
+
+}  // namespace
+
+void append_stat(OutputQueue& out, std::string_view name, uint64_t value) {
+  constexpr std::size_t kMax = 400;
+  char* at = out.reserve(kMax);
+  out.commit(protocol::compose_stat(std::span<char>(at, kMax), name, value));
+}
+
+void append_stat(OutputQueue& out, std::string_view name, std::string_view value) {
+  std::size_t max = name.size() + value.size() + 16;
+  char* at = out.reserve(max);
+  out.commit(protocol::compose_stat(std::span<char>(at, max), name, value));
+}
+
+ExecuteOutcome Executor::execute(const TextRequest& request, OutputQueue& out) {
+  switch (request.command) {
+    case TextCommand::kGet:
+    case TextCommand::kGets:
+    case TextCommand::kGat:
+    case TextCommand::kGats:
+      retrieve(request, out);
+      break;
+    case TextCommand::kSet:
+    case TextCommand::kAdd:
+    case TextCommand::kReplace:
+    case TextCommand::kAppend:
+    case TextCommand::kPrepend:
+    case TextCommand::kCas:
+      store(request, out);
+      break;
+    case TextCommand::kIncr:
+    case TextCommand::kDecr:
+      arithmetic(request, out);
+      break;
+    case TextCommand::kDelete:
+      if (cache_.remove(request.key)) {
+        stats_.delete_hits.add();
+        reply(request, out, protocol::kDeleted);
+      } else {
+        stats_.delete_misses.add();
+        reply(request, out, protocol::kNotFound);
+      }
+      break;
+    case TextCommand::kTouch:
+      stats_.touch_cmds.add();
+      if (cache_.touch(request.key, request.exptime)) {
+        stats_.touch_hits.add();
+        reply(request, out, protocol::kTouched);
+      } else {
+        stats_.touch_misses.add();
+        reply(request, out, protocol::kNotFound);
+      }
+      break;
+    case TextCommand::kFlushAll:
+      if (!settings_.flush_enabled) {
+        // memcached sends this one even with noreply.
+        out.append("CLIENT_ERROR flush_all not allowed\r\n");
+        break;
+      }
+      stats_.flush_cmds.add();
+      cache_.flush_all(request.has_argument ? request.exptime : 0);
+      reply(request, out, protocol::kOk);
+      break;
+    case TextCommand::kVersion: {
+      char line[64];
+      int n = std::snprintf(line, sizeof line, "VERSION %s\r\n", kMemcachedVersion);
+      out.append(std::string_view(line, static_cast<std::size_t>(n)));
+      break;
+    }
+    case TextCommand::kVerbosity:
+      control_.set_verbosity(static_cast<int>(request.delta));
+      reply(request, out, protocol::kOk);
+      break;
+    case TextCommand::kQuit:
+      return ExecuteOutcome::kCloseAfterWrite;
+    case TextCommand::kShutdown:
+      if (!settings_.shutdown_command) {
+        out.append("ERROR: shutdown not enabled\r\n");
+        break;
+      }
+      if (!request.arguments.empty() && request.arguments != "graceful") {
+        out.append("CLIENT_ERROR invalid shutdown mode\r\n");
+        break;
+      }
+      // Both modes finish in-flight replies before exiting: Kioku's stop is always graceful.
+      control_.request_shutdown();
+      return ExecuteOutcome::kCloseAfterWrite;
+    case TextCommand::kStats:
+      stats(request, out);
+      break;
+    case TextCommand::kCacheMemlimit:
+      cache_memlimit(request, out);
+      break;
+  }
+  return ExecuteOutcome::kContinue;
+}
+
+void Executor::retrieve(const TextRequest& request, OutputQueue& out) {
+  const bool touch = request.command == TextCommand::kGat || request.command == TextCommand::kGats;
+  const bool with_cas =
+      request.command == TextCommand::kGets || request.command == TextCommand::kGats;
+  protocol::KeyIterator keys(request.keys);
+  std::string_view key;
+  while (keys.next(&key)) {
+    slab::ItemRef item = touch ? cache_.get_and_touch(key, request.exptime) : cache_.get(key);
+    if (touch) {
+      stats_.touch_cmds.add();
+      (item ? stats_.touch_hits : stats_.touch_misses).add();
+    }
+    stats_.get_cmds.add();
+    if (!item) {
+      stats_.get_misses.add();
+      continue;
+    }
+    stats_.get_hits.add();
+    char* header = out.reserve(protocol::kMaxValueHeader);
+    out.commit(protocol::compose_value_header(
+        std::span<char, protocol::kMaxValueHeader>(header, protocol::kMaxValueHeader),
+        item.key(), item.flags(), static_cast<uint32_t>(item.value().size()), with_cas,
+        item.cas()));
+    out.append_value(std::move(item));
+    out.append(protocol::kCrlf);
+  }
+  out.append(protocol::kEnd);
+}
+
+void Executor::store(const TextRequest& request, OutputQueue& out) {
+  stats_.set_cmds.add();
+  const slab::StoreMode mode = store_mode(request.command);
+  slab::StoreResult result = cache_.store(mode, request.key, request.flags, request.exptime,
+                                          request.value, request.cas_unique);
+  switch (result) {
+    case slab::StoreResult::kStored:
+      if (mode == slab::StoreMode::kCas) stats_.cas_hits.add();
+      reply(request, out, protocol::kStored);
+      break;
+    case slab::StoreResult::kNotStored:
+      reply(request, out, protocol::kNotStored);
+      break;
+    case slab::StoreResult::kExists:
+      stats_.cas_badval.add();
+      reply(request, out, protocol::kExists);
+      break;
+    case slab::StoreResult::kNotFound:
+      stats_.cas_misses.add();
+      reply(request, out, protocol::kNotFound);
+      break;
+    case slab::StoreResult::kTooLarge:
+      stats_.store_too_large.add();
+      reply(request, out, kTooLarge);
+      break;
+    case slab::StoreResult::kNoMemory:
+      stats_.store_no_memory.add();
+      reply(request, out, protocol::kOutOfMemory);
+      break;
+  }
+}
+
+void Executor::reply_too_large(const TextRequest& request, OutputQueue& out) {
+  stats_.set_cmds.add();
+  stats_.store_too_large.add();
+  // As memcached: the old value of a set that could not be stored is not kept around.
+  if (request.command == TextCommand::kSet) cache_.remove(request.key);
+  reply(request, out, kTooLarge);
+}
+
+void Executor::arithmetic(const TextRequest& request, OutputQueue& out) {
+  const bool increment = request.command == TextCommand::kIncr;
+  slab::DeltaResult result = cache_.delta(request.key, increment, request.delta);
+  switch (result.status) {
+    case slab::DeltaStatus::kOk: {
+      (increment ? stats_.incr_hits : stats_.decr_hits).add();
+      if (!request.noreply) {
+        char* at = out.reserve(24);
+        out.commit(protocol::compose_number(std::span<char>(at, 24), result.value));
+      }
+      break;
+    }
+    case slab::DeltaStatus::kNotFound:
+      (increment ? stats_.incr_misses : stats_.decr_misses).add();
+      reply(request, out, protocol::kNotFound);
+      break;
+    case slab::DeltaStatus::kNonNumeric:
+      reply(request, out, protocol::kNonNumeric);
+      break;
+    case slab::DeltaStatus::kNoMemory:
+      reply(request, out, "SERVER_ERROR out of memory\r\n");
+      break;
+  }
+}
+
+void Executor::stats(const TextRequest& request, OutputQueue& out) {
+  std::string_view what = request.arguments;
+  while (!what.empty() && what.back() == ' ') what.remove_suffix(1);
+  if (what.empty()) {
+    control_.write_general_stats(out);
+  } else if (what == "reset") {
+    control_.reset_stats();
+    out.append(protocol::kReset);
+    return;
+  } else if (what == "settings") {
+    control_.write_settings_stats(out);
+  } else if (what == "conns") {
+    control_.write_conns_stats(out);
+  } else if (what == "sizes") {
+    append_stat(out, "sizes_status", "disabled");
+  } else if (what == "items") {
+    char name[64];
+    for (const slab::ItemClassStats& c : cache_.item_stats()) {
+      if (c.number == 0) continue;
+      auto row = [&](const char* field, uint64_t value) {
+        int n = std::snprintf(name, sizeof name, "items:%u:%s", c.id, field);
+        append_stat(out, std::string_view(name, static_cast<std::size_t>(n)), value);
+      };
+      row("number", c.number);
+      row("number_hot", 0);
+      row("number_warm", 0);
+      row("number_cold", c.number);
+      row("age_hot", 0);
+      row("age_warm", 0);
+      row("age", c.age);
+      row("mem_requested", c.mem_requested);
+      row("evicted", c.evicted);
+      row("evicted_nonzero", c.evicted_nonzero);
+      row("evicted_time", c.evicted_time);
+      row("outofmemory", c.outofmemory);
+      row("tailrepairs", c.tailrepairs);
+      row("reclaimed", c.reclaimed);
+      row("expired_unfetched", c.expired_unfetched);
+      row("evicted_unfetched", c.evicted_unfetched);
+      row("evicted_active", c.evicted_active);
+    }
+  } else if (what == "slabs") {
+    char name[64];
+    uint64_t active = 0;
+    for (const slab::SlabClassStats& c : cache_.slab_stats()) {
+      if (c.total_pages == 0) continue;
+      ++active;
+      auto row = [&](const char* field, uint64_t value) {
+        int n = std::snprintf(name, sizeof name, "%u:%s", c.id, field);
+        append_stat(out, std::string_view(name, static_cast<std::size_t>(n)), value);
+      };
+      row("chunk_size", c.chunk_size);
+      row("chunks_per_page", c.chunks_per_page);
+      row("total_pages", c.total_pages);
+      row("total_chunks", c.total_chunks);
+      row("used_chunks", c.used_chunks);
+      row("free_chunks", c.free_chunks);
+      row("free_chunks_end", c.free_chunks_end);
+    }
+    append_stat(out, "active_slabs", active);
+    append_stat(out, "total_malloced", cache_.stats().total_malloced);
+  } else if (what.starts_with("detail")) {
+    out.append("CLIENT_ERROR usage: stats detail on|off|dump\r\n");
+    return;
+  } else {
+    out.append(protocol::kError);
+    return;
+  }
+  out.append(protocol::kEnd);
+}
+
+void Executor::cache_memlimit(const TextRequest& request, OutputQueue& out) {
+  const uint64_t megabytes = request.delta;
+  if (megabytes < 8) {
+    reply(request, out, "MEMLIMIT_TOO_SMALL cannot set maxbytes to less than 8m\r\n");
+  } else if (megabytes > 1000000000) {
+    reply(request, out, "MEMLIMIT_ADJUST_FAILED input value is megabytes not bytes\r\n");
+  } else {
+    cache_.set_memory_limit(static_cast<std::size_t>(megabytes) << 20);
+    reply(request, out, protocol::kOk);
+  }
+}
+
+}  // namespace kioku::daemon

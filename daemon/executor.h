@@ -1,0 +1,62 @@
+// daemon/executor.h — turns one parsed text request into cache calls and reply bytes.
+//
+// Owns: the meaning of each text command (which Cache call, which reply, which counters).
+// Must not: do I/O or parse bytes; it receives TextRequests and appends to an OutputQueue.
+#pragma once
+
+#include <cstdint>
+
+#include "daemon/output_queue.h"
+#include "daemon/settings.h"
+#include "daemon/thread_stats.h"
+#include "protocol/text_parser.h"
+#include "slab/cache.h"
+
+namespace kioku::daemon {
+
+// What the executor needs from the server as a whole (stats of every worker, shutdown).
+class ServerControl {
+ public:
+  virtual ~ServerControl() = default;
+  virtual void write_general_stats(OutputQueue& out) = 0;
+  virtual void write_settings_stats(OutputQueue& out) = 0;
+  virtual void write_conns_stats(OutputQueue& out) = 0;
+  virtual void reset_stats() = 0;
+  virtual void request_shutdown() = 0;
+  virtual void set_verbosity(int level) = 0;
+};
+
+enum class ExecuteOutcome : uint8_t {
+  kContinue,
+  kCloseAfterWrite,  // quit, shutdown: flush what is queued, then close
+};
+
+class Executor {
+ public:
+  Executor(const Settings& settings, slab::Cache& cache, ThreadStats& stats,
+           ServerControl& control)
+      : settings_(settings), cache_(cache), stats_(stats), control_(control) {}
+
+  ExecuteOutcome execute(const protocol::TextRequest& request, OutputQueue& out);
+
+  // Replies for a storage command refused before its value is read (too large).
+  void reply_too_large(const protocol::TextRequest& request, OutputQueue& out);
+
+ private:
+  void retrieve(const protocol::TextRequest& request, OutputQueue& out);
+  void store(const protocol::TextRequest& request, OutputQueue& out);
+  void arithmetic(const protocol::TextRequest& request, OutputQueue& out);
+  void stats(const protocol::TextRequest& request, OutputQueue& out);
+  void cache_memlimit(const protocol::TextRequest& request, OutputQueue& out);
+
+  const Settings& settings_;
+  slab::Cache& cache_;
+  ThreadStats& stats_;
+  ServerControl& control_;
+};
+
+// Writes "STAT name value\r\n" lines.
+void append_stat(OutputQueue& out, std::string_view name, uint64_t value);
+void append_stat(OutputQueue& out, std::string_view name, std::string_view value);
+
+}  // namespace kioku::daemon

@@ -1,0 +1,126 @@
+// daemon/output_queue.cc — see output_queue.h.
+#include "daemon/output_queue.h"
+
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <climits>
+#include <cstring>
+
+namespace kioku::daemon {
+namespace {
+constexpr std::size_t kInitialBytes = 16 * 1024;
+// A queue that grew past this for one big response gives the memory back once drained.
+constexpr std::size_t kShrinkAbove = 1024 * 1024;
+constexpr std::size_t kMaxIov = IOV_MAX < 1024 ? IOV_MAX : 1024;
+}  // namespace
+
+OutputQueue::OutputQueue() {
+  bytes_.resize(kInitialBytes);
+  segments_.reserve(64);
+  iov_.resize(kMaxIov);
+}
+
+char* OutputQueue::reserve(std::size_t capacity) {
+  if (bytes_used_ + capacity > bytes_.size()) {
+    bytes_.resize(std::max(bytes_.size() * 2, bytes_used_ + capacity));
+  }
+  return bytes_.data() + bytes_used_;
+}
+
+void OutputQueue::commit(std::size_t length) {
+  if (length == 0) return;
+  // Extend the last segment when it is the tail of bytes_: consecutive small replies then go
+  // out as one iovec.
+  if (segments_.size() > next_segment_) {
+    Segment& last = segments_.back();
+    if (last.data == nullptr && last.offset + last.length == bytes_used_) {
+      last.length += length;
+      bytes_used_ += length;
+      pending_bytes_ += length;
+      return;
+    }
+  }
+  segments_.push_back(Segment{nullptr, bytes_used_, length});
+  bytes_used_ += length;
+  pending_bytes_ += length;
+}
+
+void OutputQueue::append(std::string_view bytes) {
+  char* out = reserve(bytes.size());
+  std::memcpy(out, bytes.data(), bytes.size());
+  commit(bytes.size());
+}
+
+void OutputQueue::append_value(slab::ItemRef item) {
+  std::string_view value = item.value();
+  if (value.size() < kZeroCopyThreshold) {
+    append(value);
+    return;
+  }
+  segments_.push_back(Segment{value.data(), 0, value.size()});
+  pending_bytes_ += value.size();
+  pins_.push_back(std::move(item));
+}
+
+WriteStatus OutputQueue::write_to(int fd, std::size_t* written) {
+  *written = 0;
+  while (!empty()) {
+    std::size_t count = 0;
+    for (std::size_t i = next_segment_; i < segments_.size() && count < iov_.size(); ++i) {
+      const Segment& s = segments_[i];
+      const char* base = s.data != nullptr ? s.data : bytes_.data() + s.offset;
+      std::size_t skip = i == next_segment_ ? segment_offset_ : 0;
+      iov_[count].iov_base = const_cast<char*>(base + skip);
+      iov_[count].iov_len = s.length - skip;
+      ++count;
+    }
+    msghdr message{};
+    message.msg_iov = iov_.data();
+    message.msg_iovlen = count;
+    ssize_t n = ::sendmsg(fd, &message, MSG_NOSIGNAL);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) return WriteStatus::kWouldBlock;
+      return WriteStatus::kError;
+    }
+    std::size_t left = static_cast<std::size_t>(n);
+    *written += left;
+    pending_bytes_ -= left;
+    while (left > 0) {
+      std::size_t rest = segments_[next_segment_].length - segment_offset_;
+      if (left < rest) {
+        segment_offset_ += left;
+        left = 0;
+      } else {
+        left -= rest;
+        ++next_segment_;
+        segment_offset_ = 0;
+      }
+    }
+  }
+  reset_if_drained();
+  return WriteStatus::kDone;
+}
+
+void OutputQueue::reset_if_drained() {
+  if (!empty()) return;
+  segments_.clear();
+  pins_.clear();
+  next_segment_ = 0;
+  segment_offset_ = 0;
+  bytes_used_ = 0;
+  pending_bytes_ = 0;
+  if (bytes_.size() > kShrinkAbove) {
+    bytes_.resize(kInitialBytes);
+    bytes_.shrink_to_fit();
+  }
+}
+
+void OutputQueue::clear() {
+  next_segment_ = segments_.size();
+  reset_if_drained();
+}
+
+}  // namespace kioku::daemon

@@ -1,0 +1,64 @@
+// daemon/output_queue.h — a connection's pending response bytes, written with one sendmsg.
+//
+// Owns: the response segments of one connection in order, the small bytes it composed, and the
+// item pins that keep zero-copy values alive until the kernel has them. Must not: parse, touch
+// the cache beyond holding ItemRefs, or allocate per request once warmed up (buffers keep their
+// capacity between responses).
+#pragma once
+
+#include <sys/uio.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+#include <vector>
+
+#include "slab/cache.h"
+
+namespace kioku::daemon {
+
+enum class WriteStatus : uint8_t { kDone, kWouldBlock, kError };
+
+class OutputQueue {
+ public:
+  // Values at least this long are sent from item memory; shorter ones are copied, which is
+  // cheaper than an extra iovec and a pin.
+  static constexpr std::size_t kZeroCopyThreshold = 256;
+
+  OutputQueue();
+
+  void append(std::string_view bytes);
+  // Appends a composed piece of at most `capacity` bytes: returns where to write it; commit()
+  // with the length actually written.
+  char* reserve(std::size_t capacity);
+  void commit(std::size_t length);
+  // Appends the item's value, referencing item memory when large enough to be worth it.
+  void append_value(slab::ItemRef item);
+
+  bool empty() const { return segments_.size() == next_segment_; }
+  std::size_t pending_bytes() const { return pending_bytes_; }
+
+  // Writes as much as the socket takes; *written gets the byte count.
+  WriteStatus write_to(int fd, std::size_t* written);
+  // Drops everything (connection closing).
+  void clear();
+
+ private:
+  struct Segment {
+    const char* data;  // nullptr: bytes_ at offset
+    std::size_t offset;
+    std::size_t length;
+  };
+  void reset_if_drained();
+
+  std::vector<char> bytes_;
+  std::size_t bytes_used_ = 0;
+  std::vector<Segment> segments_;
+  std::vector<slab::ItemRef> pins_;
+  std::size_t next_segment_ = 0;   // first segment not fully written
+  std::size_t segment_offset_ = 0; // bytes of it already written
+  std::size_t pending_bytes_ = 0;
+  std::vector<iovec> iov_;
+};
+
+}  // namespace kioku::daemon
