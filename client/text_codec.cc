@@ -1,0 +1,196 @@
+// client/text_codec.cc — see text_codec.h.
+#include "client/text_codec.h"
+
+#include <charconv>
+#include <cstring>
+
+namespace kioku::client {
+namespace {
+
+constexpr std::string_view kValuePrefix = "VALUE ";
+
+bool starts_with_word(std::string_view line, std::string_view word) {
+  return line.starts_with(word) && (line.size() == word.size() || line[word.size()] == ' ');
+}
+
+// An error line ends any reply; returns false if `line` is not one.
+bool classify_error(std::string_view line, ReplyKind* kind) {
+  if (starts_with_word(line, "ERROR")) {
+    *kind = ReplyKind::kError;
+  } else if (starts_with_word(line, "CLIENT_ERROR")) {
+    *kind = ReplyKind::kClientError;
+  } else if (starts_with_word(line, "SERVER_ERROR")) {
+    *kind = ReplyKind::kServerError;
+  } else {
+    return false;
+  }
+  return true;
+}
+
+std::string_view next_token(std::string_view* rest) {
+  std::size_t start = rest->find_first_not_of(' ');
+  if (start == std::string_view::npos) {
+    *rest = {};
+    return {};
+  }
+  std::size_t end = rest->find(' ', start);
+  if (end == std::string_view::npos) end = rest->size();
+  std::string_view token = rest->substr(start, end - start);
+  rest->remove_prefix(end);
+  return token;
+}
+
+template <typename T>
+bool parse_number(std::string_view token, T* value) {
+  if (token.empty()) return false;
+  auto [ptr, ec] = std::from_chars(token.data(), token.data() + token.size(), *value);
+  return ec == std::errc() && ptr == token.data() + token.size();
+}
+
+// The data length from "VALUE <key> <flags> <bytes>[ <cas>]" (prefix already removed).
+bool parse_value_length(std::string_view rest, uint32_t* bytes) {
+  const std::string_view key = next_token(&rest);
+  const std::string_view flags = next_token(&rest);
+  const std::string_view length = next_token(&rest);
+  const std::string_view cas = next_token(&rest);
+  uint32_t flags_value = 0;
+  uint64_t cas_value = 0;
+  if (key.empty() || !parse_number(flags, &flags_value) || !parse_number(length, bytes)) {
+    return false;
+  }
+  if (!cas.empty() && !parse_number(cas, &cas_value)) return false;
+  return next_token(&rest).empty();
+}
+
+enum class LineStatus : uint8_t { kNeedMore, kLine, kBad };
+
+// The line starting at `pos` without its "\r\n"; `*next` is the offset just past it.
+LineStatus read_line(std::string_view in, std::size_t pos, std::string_view* line,
+                     std::size_t* next) {
+  const std::size_t newline = in.find('\n', pos);
+  if (newline == std::string_view::npos) {
+    return in.size() - pos > kMaxReplyLine ? LineStatus::kBad : LineStatus::kNeedMore;
+  }
+  if (newline == pos || in[newline - 1] != '\r' || newline - pos > kMaxReplyLine) {
+    return LineStatus::kBad;
+  }
+  *line = in.substr(pos, newline - 1 - pos);
+  *next = newline + 1;
+  return LineStatus::kLine;
+}
+
+Reply protocol_error() { return Reply{ReplyStatus::kProtocolError, 0, ReplyKind::kError, 0}; }
+
+Reply parse_get_reply(std::string_view in) {
+  std::size_t pos = 0;
+  uint32_t values = 0;
+  for (;;) {
+    std::string_view line;
+    std::size_t next = 0;
+    switch (read_line(in, pos, &line, &next)) {
+      case LineStatus::kNeedMore:
+        return Reply{};
+      case LineStatus::kBad:
+        return protocol_error();
+      case LineStatus::kLine:
+        break;
+    }
+    if (line == "END") {
+      return Reply{ReplyStatus::kReply, next, values ? ReplyKind::kHit : ReplyKind::kMiss,
+                   values};
+    }
+    ReplyKind error_kind;
+    if (classify_error(line, &error_kind)) {
+      return Reply{ReplyStatus::kReply, next, error_kind, values};
+    }
+    uint32_t bytes = 0;
+    if (!line.starts_with(kValuePrefix) ||
+        !parse_value_length(line.substr(kValuePrefix.size()), &bytes)) {
+      return protocol_error();
+    }
+    const std::size_t data_end = next + bytes;
+    if (in.size() < data_end + 2) {
+      // Reject a broken terminator as soon as it is visible rather than waiting for more.
+      if (in.size() > data_end && in[data_end] != '\r') return protocol_error();
+      return Reply{};
+    }
+    if (in[data_end] != '\r' || in[data_end + 1] != '\n') return protocol_error();
+    ++values;
+    pos = data_end + 2;
+  }
+}
+
+Reply parse_set_reply(std::string_view in) {
+  std::string_view line;
+  std::size_t next = 0;
+  switch (read_line(in, 0, &line, &next)) {
+    case LineStatus::kNeedMore:
+      return Reply{};
+    case LineStatus::kBad:
+      return protocol_error();
+    case LineStatus::kLine:
+      break;
+  }
+  ReplyKind kind;
+  if (line == "STORED") {
+    kind = ReplyKind::kStored;
+  } else if (line == "NOT_STORED") {
+    kind = ReplyKind::kNotStored;
+  } else if (line == "EXISTS") {
+    kind = ReplyKind::kExists;
+  } else if (line == "NOT_FOUND") {
+    kind = ReplyKind::kNotFound;
+  } else if (!classify_error(line, &kind)) {
+    return protocol_error();
+  }
+  return Reply{ReplyStatus::kReply, next, kind, 0};
+}
+
+// Appends `piece` at *pos if it fits.
+bool put(std::span<char> out, std::size_t* pos, std::string_view piece) {
+  if (out.size() - *pos < piece.size()) return false;
+  std::memcpy(out.data() + *pos, piece.data(), piece.size());
+  *pos += piece.size();
+  return true;
+}
+
+}  // namespace
+
+Reply parse_text_reply(std::string_view in, OpType op) noexcept {
+  return op == OpType::kGet ? parse_get_reply(in) : parse_set_reply(in);
+}
+
+std::size_t compose_text_get(std::span<char> out, std::string_view key) noexcept {
+  std::size_t pos = 0;
+  if (put(out, &pos, "get ") && put(out, &pos, key) && put(out, &pos, "\r\n")) return pos;
+  return 0;
+}
+
+std::size_t compose_text_set(std::span<char> out, std::string_view key,
+                             std::string_view value) noexcept {
+  std::size_t pos = 0;
+  char length[24];
+  auto [end, ec] = std::to_chars(length, length + sizeof length, value.size());
+  if (ec != std::errc()) return 0;
+  if (put(out, &pos, "set ") && put(out, &pos, key) && put(out, &pos, " 0 0 ") &&
+      put(out, &pos, std::string_view(length, static_cast<std::size_t>(end - length))) &&
+      put(out, &pos, "\r\n") && put(out, &pos, value) && put(out, &pos, "\r\n")) {
+    return pos;
+  }
+  return 0;
+}
+
+// "set " + " 0 0 " + a 20-digit length + two CRLFs, rounded up.
+std::size_t TextCodec::request_overhead() const noexcept { return 64; }
+// "VALUE " + " <flags> <bytes> <cas>" + CRLFs + "END\r\n", rounded up.
+std::size_t TextCodec::reply_overhead() const noexcept { return 96; }
+
+std::unique_ptr<Codec> make_codec(Protocol protocol) {
+  switch (protocol) {
+    case Protocol::kText:
+      return std::make_unique<TextCodec>();
+  }
+  return nullptr;
+}
+
+}  // namespace kioku::client
