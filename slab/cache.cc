@@ -1,1 +1,575 @@
-// Placeholder; implemented in a following commit.
+// slab/cache.cc — the Cache façade: memcached's item semantics on top of the allocator, hash
+// table and LRU.
+//
+// Owns: store modes, CAS, expiry and flush checks, incr/decr, eviction policy and stats.
+// Must not: read the clock, know about protocols, or block on a stripe lock while holding an
+// LRU or slab mutex.
+//
+// Lock order: stripe lock -> LRU mutex -> slab mutex (blocking is allowed along that order).
+// Eviction runs the other way (LRU mutex, then a stripe) and so only try-locks the stripe.
+// Allocation may evict, so it never runs while the caller holds a stripe lock: stores that
+// need a new item built from an old one (append, prepend, incr growth) pin the old item,
+// drop the lock, allocate, and re-check under the lock that the old item is still current.
+#include "slab/cache.h"
+
+#include <algorithm>
+#include <atomic>
+#include <charconv>
+#include <cstring>
+#include <mutex>
+
+#include "slab/clock.h"
+#include "slab/hash_table.h"
+#include "slab/item.h"
+#include "slab/item_locks.h"
+#include "slab/lru.h"
+#include "slab/slab_allocator.h"
+
+namespace kioku::slab {
+namespace {
+
+constexpr uint32_t kMaxStripePower = 13;
+constexpr int kAllocTries = 10;   // evict-and-retry rounds before giving up
+constexpr int kEvictSearch = 5;   // items looked at from the LRU tail per round (memcached)
+
+// memcached's safe_strtoull over a value that is not NUL-terminated: optional leading space,
+// optional sign, digits, then end of value or a space; no overflow; "-N" only if it does not
+// look negative as a signed number.
+bool parse_u64(std::string_view s, uint64_t* out) {
+  std::size_t i = 0;
+  auto is_space = [](char c) { return c == ' ' || (c >= '\t' && c <= '\r'); };
+  while (i < s.size() && is_space(s[i])) ++i;
+  bool negative = false;
+  if (i < s.size() && (s[i] == '+' || s[i] == '-')) {
+    negative = s[i] == '-';
+    ++i;
+  }
+  const std::size_t digits_start = i;
+  uint64_t v = 0;
+  for (; i < s.size() && s[i] >= '0' && s[i] <= '9'; ++i) {
+    const uint64_t d = static_cast<uint64_t>(s[i] - '0');
+    if (v > (UINT64_MAX - d) / 10) return false;  // ERANGE
+    v = v * 10 + d;
+  }
+  if (i == digits_start) return false;
+  if (i < s.size() && !is_space(s[i])) return false;
+  if (negative) {
+    v = ~v + 1;  // what strtoull does with a minus sign
+    if (static_cast<int64_t>(v) < 0) return false;
+  }
+  *out = v;
+  return true;
+}
+
+}  // namespace
+
+struct Cache::Impl {
+  explicit Impl(const CacheConfig& c)
+      : config(c),
+        header(Item::header_size(c.use_cas, false)),
+        clock(c.process_started),
+        slabs(c, header),
+        locks(std::min(kMaxStripePower, c.hashpower_init)),
+        table(c.hashpower_init, locks) {}
+
+  CacheConfig config;
+  std::size_t header;  // without client flags: what chunk sizing and size checks use
+  Clock clock;
+  SlabAllocator slabs;
+  ItemLocks locks;
+  HashTable table;
+  Lru lru;
+
+  std::atomic<uint64_t> cas_counter{0};
+  std::atomic<bool> flush_active{false};
+  std::atomic<RelTime> oldest_live{0};
+  std::atomic<uint64_t> oldest_cas{0};
+
+  std::atomic<uint64_t> curr_items{0};
+  std::atomic<uint64_t> total_items{0};
+  std::atomic<uint64_t> bytes{0};
+  std::atomic<uint64_t> get_expired{0};
+  std::atomic<uint64_t> get_flushed{0};
+
+  uint64_t next_cas() { return config.use_cas ? cas_counter.fetch_add(1, std::memory_order_relaxed) + 1 : 0; }
+
+  bool is_expired(const Item* it, RelTime now) const { return it->exptime != 0 && it->exptime <= now; }
+  // memcached's item_is_flushed(), with the CAS refinement that makes a set in the same
+  // second as flush_all survive.
+  bool is_flushed(const Item* it, RelTime now) const {
+    if (!flush_active.load(std::memory_order_acquire)) return false;
+    const RelTime live = oldest_live.load(std::memory_order_relaxed);
+    if (live > now) return false;
+    const uint64_t ocas = oldest_cas.load(std::memory_order_relaxed);
+    const uint64_t cas = it->cas();
+    return it->time.load(std::memory_order_relaxed) <= live || (ocas != 0 && cas != 0 && cas < ocas);
+  }
+
+  // --- with the key's stripe lock held -------------------------------------------------------
+
+  void link(Item* it, uint64_t hv) {
+    it->set_cas(next_cas());
+    it->time.store(clock.now(), std::memory_order_relaxed);
+    it->refcount.fetch_add(1, std::memory_order_relaxed);  // the hash table's reference
+    it->set_flag(kItemLinked);
+    table.insert(it, hv);
+    lru.link(it);
+    curr_items.fetch_add(1, std::memory_order_relaxed);
+    total_items.fetch_add(1, std::memory_order_relaxed);
+    bytes.fetch_add(it->total_size(), std::memory_order_relaxed);
+  }
+
+  // lru_list: non-null when the caller already holds that list's mutex (eviction).
+  void unlink(Item* it, uint64_t hv, Lru::List* lru_list = nullptr) {
+    it->clear_flag(kItemLinked);
+    table.remove(it, hv);
+    if (lru_list != nullptr) {
+      Lru::unlink_locked(*lru_list, it);
+    } else {
+      lru.unlink(it);
+    }
+    curr_items.fetch_sub(1, std::memory_order_relaxed);
+    bytes.fetch_sub(it->total_size(), std::memory_order_relaxed);
+    release(it);
+  }
+
+  void replace(Item* old_it, Item* new_it, uint64_t hv) {
+    unlink(old_it, hv);
+    link(new_it, hv);
+  }
+
+  enum class Miss : uint8_t { kNone, kExpired, kFlushed };
+  // The live item for key, unlinking it on the spot if it is flushed or expired.
+  Item* find_live(std::string_view key, uint64_t hv, Miss* why = nullptr) {
+    Item* it = table.find(key, hv);
+    if (it == nullptr) return nullptr;
+    const RelTime now = clock.now();
+    Miss miss = Miss::kNone;
+    if (is_flushed(it, now)) {
+      miss = Miss::kFlushed;
+    } else if (is_expired(it, now)) {
+      miss = Miss::kExpired;
+    } else {
+      return it;
+    }
+    unlink(it, hv);
+    if (why != nullptr) *why = miss;
+    return nullptr;
+  }
+
+  // --- no stripe lock held --------------------------------------------------------------------
+
+  void release(Item* it) {
+    if (it->refcount.fetch_sub(1, std::memory_order_acq_rel) == 1) slabs.free(it->slab_class, it);
+  }
+
+  // Frees one chunk of class id from its LRU tail; false if none could be freed.
+  bool evict_one(uint8_t id) {
+    Lru::List& list = lru.list(id);
+    std::lock_guard lru_lock(list.mu);
+    const RelTime now = clock.now();
+    int search = kEvictSearch;
+    for (Item* it = list.tail; it != nullptr && search-- > 0;) {
+      Item* prev = it->lru_prev;
+      const uint64_t hv = hash_key(it->key());
+      std::mutex& stripe = locks.for_hash(hv);
+      if (!stripe.try_lock()) {
+        it = prev;
+        continue;
+      }
+      std::lock_guard stripe_lock(stripe, std::adopt_lock);
+      // Only the hash link holds it; pins are only added under the stripe lock we hold.
+      if (it->refcount.load(std::memory_order_acquire) != 1) {
+        it = prev;
+        continue;
+      }
+      LruCounters& c = list.counters;
+      if (is_flushed(it, now) || is_expired(it, now)) {
+        ++c.reclaimed;
+        if (!it->is_fetched()) ++c.expired_unfetched;
+      } else if (!config.evict_to_free) {
+        it = prev;
+        continue;
+      } else {
+        ++c.evicted;
+        if (it->exptime != 0) ++c.evicted_nonzero;
+        if (!it->is_fetched()) ++c.evicted_unfetched;
+        c.evicted_time = now - std::min(now, it->time.load(std::memory_order_relaxed));
+      }
+      unlink(it, hv, &list);
+      return true;
+    }
+    return false;
+  }
+
+  // An unlinked item with refcount 1 (the caller's), or nullptr with *err set.
+  Item* alloc_item(std::string_view key, uint32_t flags, RelTime exptime, std::size_t nbytes,
+                   StoreResult* err) {
+    if (key.empty() || key.size() > kMaxKeyLength) {
+      *err = StoreResult::kTooLarge;
+      return nullptr;
+    }
+    const std::size_t header_now = Item::header_size(config.use_cas, flags != 0);
+    const std::size_t ntotal = header_now + key.size() + nbytes;
+    const uint8_t id = slabs.class_for(ntotal);
+    if (id == 0 || header + key.size() + nbytes > config.item_size_max || nbytes > UINT32_MAX) {
+      *err = StoreResult::kTooLarge;
+      return nullptr;
+    }
+    void* chunk = nullptr;
+    for (int tries = 0; tries < kAllocTries && chunk == nullptr; ++tries) {
+      chunk = slabs.alloc(id);
+      if (chunk == nullptr && !evict_one(id)) break;
+    }
+    if (chunk == nullptr) chunk = slabs.alloc(id);  // an eviction may have freed one last round
+    if (chunk == nullptr) {
+      Lru::List& list = lru.list(id);
+      std::lock_guard lock(list.mu);
+      ++list.counters.outofmemory;
+      *err = StoreResult::kNoMemory;
+      return nullptr;
+    }
+    Item* it = static_cast<Item*>(chunk);
+    it->lru_prev = it->lru_next = it->h_next = nullptr;
+    // The chunk is raw memory: start the atomics' lifetimes with placement new.
+    new (&it->refcount) std::atomic<uint32_t>(1);
+    new (&it->time) std::atomic<RelTime>(clock.now());
+    new (&it->iflags) std::atomic<uint8_t>(0);
+    it->exptime = exptime;
+    it->nbytes = static_cast<uint32_t>(nbytes);
+    it->nkey = static_cast<uint8_t>(key.size());
+    it->slab_class = id;
+    it->init_flags_and_cas(config.use_cas, flags);
+    std::memcpy(it->payload(), key.data(), key.size());
+    return it;
+  }
+
+  bool remove_key(std::string_view key) {
+    const uint64_t hv = hash_key(key);
+    std::lock_guard lock(locks.for_hash(hv));
+    Item* it = find_live(key, hv);
+    if (it == nullptr) return false;
+    unlink(it, hv);
+    return true;
+  }
+
+  StoreResult commit_concat(bool append, Item* piece, uint64_t* cas_out) {
+    const std::string_view key = piece->key();
+    const uint64_t hv = hash_key(key);
+    for (;;) {
+      Item* old_it;
+      {
+        std::lock_guard lock(locks.for_hash(hv));
+        old_it = find_live(key, hv);
+        if (old_it == nullptr) return StoreResult::kNotStored;
+        old_it->refcount.fetch_add(1, std::memory_order_relaxed);  // pin: bytes stay put
+      }
+      StoreResult err = StoreResult::kStored;  // detail unused: see below
+      Item* combined = alloc_item(key, old_it->flags(), old_it->exptime,
+                                  std::size_t{old_it->nbytes} + piece->nbytes, &err);
+      if (combined == nullptr) {
+        // memcached 1.6.18 answers NOT_STORED when the combined item cannot be allocated,
+        // whether too large or out of memory (checked against the real server).
+        release(old_it);
+        return StoreResult::kNotStored;
+      }
+      char* out = combined->mutable_value().data();
+      const std::string_view first = append ? old_it->value() : piece->value();
+      const std::string_view second = append ? piece->value() : old_it->value();
+      std::memcpy(out, first.data(), first.size());
+      std::memcpy(out + first.size(), second.data(), second.size());
+      bool done = false;
+      {
+        std::lock_guard lock(locks.for_hash(hv));
+        if (find_live(key, hv) == old_it) {
+          replace(old_it, combined, hv);
+          if (cas_out != nullptr) *cas_out = combined->cas();
+          done = true;
+        }
+      }
+      release(old_it);
+      release(combined);
+      if (done) return StoreResult::kStored;
+    }
+  }
+
+  StoreResult commit(StoreMode mode, Item* it, uint64_t cas_in, uint64_t* cas_out) {
+    if (mode == StoreMode::kAppend || mode == StoreMode::kPrepend) {
+      return commit_concat(mode == StoreMode::kAppend, it, cas_out);
+    }
+    const uint64_t hv = hash_key(it->key());
+    std::lock_guard lock(locks.for_hash(hv));
+    Item* old_it = find_live(it->key(), hv);
+    StoreResult result = StoreResult::kStored;
+    switch (mode) {
+      case StoreMode::kSet:
+        break;
+      case StoreMode::kAdd:
+        if (old_it != nullptr) {
+          lru.bump(old_it, clock.now(), /*try_only=*/false);  // memcached bumps on a failed add
+          result = StoreResult::kNotStored;
+        }
+        break;
+      case StoreMode::kReplace:
+        if (old_it == nullptr) result = StoreResult::kNotStored;
+        break;
+      case StoreMode::kCas:
+        if (old_it == nullptr) {
+          result = StoreResult::kNotFound;
+        } else if (old_it->cas() != cas_in) {
+          result = StoreResult::kExists;
+        }
+        break;
+      default:
+        break;
+    }
+    if (result != StoreResult::kStored) return result;
+    if (old_it != nullptr) {
+      replace(old_it, it, hv);
+    } else {
+      link(it, hv);
+    }
+    if (cas_out != nullptr) *cas_out = it->cas();
+    return StoreResult::kStored;
+  }
+
+  DeltaResult delta(std::string_view key, bool increment, uint64_t amount, uint64_t* cas_out) {
+    const uint64_t hv = hash_key(key);
+    for (;;) {
+      Item* old_it;
+      uint64_t value = 0;
+      char buf[24];
+      std::size_t len = 0;
+      {
+        std::lock_guard lock(locks.for_hash(hv));
+        old_it = find_live(key, hv);
+        if (old_it == nullptr) return {DeltaStatus::kNotFound, 0};
+        if (old_it->nbytes == 0 || !parse_u64(old_it->value(), &value)) return {DeltaStatus::kNonNumeric, 0};
+        if (increment) {
+          value += amount;  // wraps at 2^64, as memcached
+        } else {
+          value = amount > value ? 0 : value - amount;
+        }
+        len = static_cast<std::size_t>(std::to_chars(buf, buf + sizeof buf, value).ptr - buf);
+        old_it->set_flag(kItemFetched);
+        if (len <= old_it->nbytes && old_it->refcount.load(std::memory_order_acquire) == 1) {
+          // Nobody reads it: rewrite in place, space-padded, as memcached does.
+          std::span<char> v = old_it->mutable_value();
+          std::memcpy(v.data(), buf, len);
+          std::memset(v.data() + len, ' ', v.size() - len);
+          old_it->set_cas(next_cas());
+          lru.bump(old_it, clock.now(), /*try_only=*/false);
+          if (cas_out != nullptr) *cas_out = old_it->cas();
+          return {DeltaStatus::kOk, value};
+        }
+        old_it->refcount.fetch_add(1, std::memory_order_relaxed);
+      }
+      StoreResult err = StoreResult::kStored;
+      Item* fresh = alloc_item(key, old_it->flags(), old_it->exptime, len, &err);
+      if (fresh == nullptr) {
+        release(old_it);
+        return {DeltaStatus::kNoMemory, 0};
+      }
+      std::memcpy(fresh->mutable_value().data(), buf, len);
+      bool done = false;
+      {
+        std::lock_guard lock(locks.for_hash(hv));
+        if (find_live(key, hv) == old_it) {
+          replace(old_it, fresh, hv);
+          if (cas_out != nullptr) *cas_out = fresh->cas();
+          done = true;
+        }
+      }
+      release(old_it);
+      release(fresh);
+      if (done) return {DeltaStatus::kOk, value};
+    }
+  }
+
+  // get / touch / gat. exptime: nullptr for a plain get.
+  Item* fetch(std::string_view key, const int64_t* exptime, bool pin) {
+    const uint64_t hv = hash_key(key);
+    Miss why = Miss::kNone;
+    Item* it;
+    {
+      std::lock_guard lock(locks.for_hash(hv));
+      it = find_live(key, hv, &why);
+      if (it != nullptr) {
+        if (pin) it->refcount.fetch_add(1, std::memory_order_relaxed);
+        it->set_flag(kItemFetched);
+        if (exptime != nullptr) it->exptime = clock.realtime(*exptime);
+        lru.bump(it, clock.now(), /*try_only=*/true);
+      }
+    }
+    if (exptime == nullptr) {
+      if (why == Miss::kExpired) get_expired.fetch_add(1, std::memory_order_relaxed);
+      if (why == Miss::kFlushed) get_flushed.fetch_add(1, std::memory_order_relaxed);
+    }
+    return it;
+  }
+};
+
+// --- ItemRef -------------------------------------------------------------------------------------
+
+ItemRef& ItemRef::operator=(ItemRef&& other) noexcept {
+  if (this != &other) {
+    reset();
+    cache_ = other.cache_;
+    item_ = other.item_;
+    other.item_ = nullptr;
+  }
+  return *this;
+}
+
+void ItemRef::reset() {
+  if (item_ != nullptr) {
+    cache_->release(item_);
+    item_ = nullptr;
+  }
+}
+
+std::string_view ItemRef::key() const { return item_->key(); }
+std::string_view ItemRef::value() const { return item_->value(); }
+std::span<char> ItemRef::mutable_value() { return item_->mutable_value(); }
+uint32_t ItemRef::flags() const { return item_->flags(); }
+uint64_t ItemRef::cas() const { return item_->cas(); }
+uint8_t ItemRef::slab_class() const { return item_->slab_class; }
+
+// --- Cache ---------------------------------------------------------------------------------------
+
+Cache::Cache(const CacheConfig& config) : impl_(std::make_unique<Impl>(config)) {}
+Cache::~Cache() = default;
+
+void Cache::tick(int64_t unix_now) { impl_->clock.set(unix_now); }
+RelTime Cache::now() const { return impl_->clock.public_now(); }
+
+ItemRef Cache::get(std::string_view key) { return {this, impl_->fetch(key, nullptr, true)}; }
+
+ItemRef Cache::get_and_touch(std::string_view key, int64_t exptime) {
+  return {this, impl_->fetch(key, &exptime, true)};
+}
+
+bool Cache::touch(std::string_view key, int64_t exptime) {
+  return impl_->fetch(key, &exptime, false) != nullptr;
+}
+
+bool Cache::remove(std::string_view key) { return impl_->remove_key(key); }
+
+StoreResult Cache::store(StoreMode mode, std::string_view key, uint32_t flags, int64_t exptime,
+                         std::string_view value, uint64_t cas_in, uint64_t* cas_out) {
+  if (value.size() > UINT32_MAX) return StoreResult::kTooLarge;
+  ItemRef ref;
+  const StoreResult r = allocate(mode, key, flags, exptime, static_cast<uint32_t>(value.size()), &ref);
+  if (r != StoreResult::kStored) return r;
+  if (!value.empty()) std::memcpy(ref.mutable_value().data(), value.data(), value.size());
+  return commit(mode, ref, cas_in, cas_out);
+}
+
+StoreResult Cache::allocate(StoreMode mode, std::string_view key, uint32_t flags, int64_t exptime,
+                            uint32_t value_length, ItemRef* out) {
+  StoreResult err = StoreResult::kStored;
+  Item* it = impl_->alloc_item(key, flags, impl_->clock.realtime(exptime), value_length, &err);
+  if (it == nullptr) {
+    // memcached: a failed set must not leave the old value to be served.
+    if (mode == StoreMode::kSet && !key.empty() && key.size() <= kMaxKeyLength) impl_->remove_key(key);
+    return err;
+  }
+  *out = ItemRef(this, it);
+  return StoreResult::kStored;
+}
+
+StoreResult Cache::commit(StoreMode mode, ItemRef& item, uint64_t cas_in, uint64_t* cas_out) {
+  const StoreResult r = impl_->commit(mode, item.item_, cas_in, cas_out);
+  item.reset();
+  return r;
+}
+
+DeltaResult Cache::delta(std::string_view key, bool increment, uint64_t amount, uint64_t* cas_out) {
+  return impl_->delta(key, increment, amount, cas_out);
+}
+
+void Cache::flush_all(int64_t delay) {
+  Impl& d = *impl_;
+  const RelTime now = d.clock.now();
+  const RelTime new_oldest = delay > 0 ? d.clock.realtime(delay) : now;
+  if (d.config.use_cas) {
+    d.oldest_live.store(new_oldest - 1, std::memory_order_relaxed);
+    if (new_oldest - 1 <= now) d.oldest_cas.store(d.next_cas(), std::memory_order_relaxed);
+  } else {
+    d.oldest_live.store(new_oldest, std::memory_order_relaxed);
+  }
+  d.flush_active.store(true, std::memory_order_release);
+}
+
+void Cache::set_memory_limit(std::size_t bytes) { impl_->slabs.set_memory_limit(bytes); }
+
+bool Cache::item_size_ok(std::size_t key_length, std::size_t value_length) const {
+  const std::size_t ntotal = impl_->header + key_length + value_length;
+  return ntotal <= impl_->config.item_size_max && impl_->slabs.class_for(ntotal) != 0;
+}
+
+std::size_t Cache::item_header_size() const { return impl_->header; }
+
+CacheStats Cache::stats() const {
+  const Impl& d = *impl_;
+  CacheStats s;
+  s.curr_items = d.curr_items.load(std::memory_order_relaxed);
+  s.total_items = d.total_items.load(std::memory_order_relaxed);
+  s.bytes = d.bytes.load(std::memory_order_relaxed);
+  s.get_expired = d.get_expired.load(std::memory_order_relaxed);
+  s.get_flushed = d.get_flushed.load(std::memory_order_relaxed);
+  for (const ItemClassStats& c : item_stats()) {
+    s.evictions += c.evicted;
+    s.reclaimed += c.reclaimed;
+    s.expired_unfetched += c.expired_unfetched;
+    s.evicted_unfetched += c.evicted_unfetched;
+    s.evicted_active += c.evicted_active;
+  }
+  s.limit_maxbytes = d.slabs.memory_limit();
+  s.total_malloced = d.slabs.total_malloced();
+  s.malloc_fails = d.slabs.malloc_fails();
+  s.hash_power_level = d.table.hashpower();
+  s.hash_bytes = d.table.bytes();
+  s.hash_is_expanding = d.table.expanding();
+  return s;
+}
+
+std::vector<SlabClassStats> Cache::slab_stats() const {
+  std::vector<SlabClassStats> out;
+  for (uint32_t id = 1; id <= impl_->slabs.class_count(); ++id) {
+    SlabClassStats s = impl_->slabs.class_stats(static_cast<uint8_t>(id));
+    if (s.total_pages > 0) out.push_back(s);
+  }
+  return out;
+}
+
+std::vector<ItemClassStats> Cache::item_stats() const {
+  std::vector<ItemClassStats> out;
+  const RelTime now = impl_->clock.now();
+  for (uint32_t id = 1; id <= impl_->slabs.class_count(); ++id) {
+    Lru::List& l = impl_->lru.list(static_cast<uint8_t>(id));
+    std::lock_guard lock(l.mu);
+    const LruCounters& c = l.counters;
+    if (l.count == 0 && c.evicted == 0 && c.reclaimed == 0 && c.outofmemory == 0) continue;
+    ItemClassStats s;
+    s.id = id;
+    s.number = l.count;
+    if (l.tail != nullptr) s.age = now - std::min(now, l.tail->time.load(std::memory_order_relaxed));
+    s.mem_requested = l.bytes;
+    s.evicted = c.evicted;
+    s.evicted_nonzero = c.evicted_nonzero;
+    s.evicted_time = c.evicted_time;
+    s.outofmemory = c.outofmemory;
+    s.reclaimed = c.reclaimed;
+    s.expired_unfetched = c.expired_unfetched;
+    s.evicted_unfetched = c.evicted_unfetched;
+    out.push_back(s);
+  }
+  return out;
+}
+
+const CacheConfig& Cache::config() const { return impl_->config; }
+
+void Cache::release(Item* item) { impl_->release(item); }
+
+}  // namespace kioku::slab

@@ -84,6 +84,7 @@ class ItemRef {
   uint8_t slab_class() const;
 
  private:
+  friend class Cache;
   Cache* cache_ = nullptr;
   Item* item_ = nullptr;
 };
@@ -163,7 +164,8 @@ class Cache {
 
   // Two-phase store, for callers that read the value straight into item memory: allocate an
   // unlinked item (kStored on success, else kTooLarge / kNoMemory), fill mutable_value(), then
-  // link it with commit(). A failed allocation for kSet also removes the old value, as
+  // link it with commit(), which consumes the ref (it is empty afterwards, whatever the
+  // result). A failed allocation for kSet also removes the old value, as
   // memcached does, so a failed set never leaves stale data behind.
   StoreResult allocate(StoreMode mode, std::string_view key, uint32_t flags, int64_t exptime,
                        uint32_t value_length, ItemRef* out);
@@ -185,6 +187,9 @@ class Cache {
   // Whether an item of this key and value length could ever be stored (for refusing a value
   // before reading it off the socket).
   bool item_size_ok(std::size_t key_length, std::size_t value_length) const;
+  // Per-item overhead counted against item_size_max and chunk sizes (client flags, stored only
+  // when non-zero, add 4 more to an item's footprint).
+  std::size_t item_header_size() const;
 
   CacheStats stats() const;
   std::vector<SlabClassStats> slab_stats() const;

@@ -1,0 +1,171 @@
+// slab/hash_table.cc — see hash_table.h.
+#include "slab/hash_table.h"
+
+#include <bit>
+#include <cstring>
+
+namespace kioku::slab {
+namespace {
+
+constexpr uint32_t kMaxHashPower = 32;
+
+constexpr uint64_t fmix64(uint64_t k) {
+  k ^= k >> 33;
+  k *= 0xff51afd7ed558ccdULL;
+  k ^= k >> 33;
+  k *= 0xc4ceb9fe1a85ec53ULL;
+  k ^= k >> 33;
+  return k;
+}
+
+constexpr uint64_t mix_word(uint64_t k) {
+  k *= 0x87c37b91114253d5ULL;
+  k = std::rotl(k, 31);
+  k *= 0x4cf5ad432745937fULL;
+  return k;
+}
+
+}  // namespace
+
+uint64_t hash_key(std::string_view key) {
+  const char* p = key.data();
+  std::size_t n = key.size();
+  uint64_t h = 0x9E3779B97F4A7C15ULL ^ (n * 0xc6a4a7935bd1e995ULL);
+  while (n >= 8) {
+    uint64_t w;
+    std::memcpy(&w, p, 8);
+    h ^= mix_word(w);
+    h = std::rotl(h, 27) * 5 + 0x52dce729;
+    p += 8;
+    n -= 8;
+  }
+  if (n > 0) {
+    uint64_t w = 0;
+    std::memcpy(&w, p, n);
+    h ^= mix_word(w);
+  }
+  return fmix64(h);
+}
+
+HashTable::HashTable(uint32_t hashpower, ItemLocks& locks)
+    : locks_(locks),
+      primary_(new Item*[std::size_t{1} << hashpower]()),
+      hashpower_(hashpower) {
+  thread_ = std::thread([this] { expansion_loop(); });
+}
+
+HashTable::~HashTable() {
+  {
+    std::lock_guard lock(thread_mu_);
+    stop_ = true;
+  }
+  wake_.notify_all();
+  thread_.join();
+}
+
+Item** HashTable::bucket(uint64_t hv) const {
+  const uint32_t power = hashpower_.load(std::memory_order_relaxed);
+  if (expanding_.load(std::memory_order_relaxed)) {
+    const uint64_t old_index = hv & ((uint64_t{1} << (power - 1)) - 1);
+    if (old_index >= expand_bucket_.load(std::memory_order_relaxed)) return &old_[old_index];
+  }
+  return &primary_[hv & ((uint64_t{1} << power) - 1)];
+}
+
+Item* HashTable::find(std::string_view key, uint64_t hv) const {
+  for (Item* it = *bucket(hv); it != nullptr; it = it->h_next) {
+    if (it->nkey == key.size() && std::memcmp(it->payload(), key.data(), key.size()) == 0) return it;
+  }
+  return nullptr;
+}
+
+void HashTable::insert(Item* item, uint64_t hv) {
+  Item** head = bucket(hv);
+  item->h_next = *head;
+  *head = item;
+  const uint64_t n = items_.fetch_add(1, std::memory_order_relaxed) + 1;
+  const uint32_t power = hashpower_.load(std::memory_order_relaxed);
+  // Grow at a load factor of 1.5, as memcached does.
+  if (n > (uint64_t{3} << power) / 2 && power < kMaxHashPower &&
+      !expanding_.load(std::memory_order_relaxed)) {
+    {
+      std::lock_guard lock(thread_mu_);
+      want_expand_ = true;
+    }
+    wake_.notify_one();
+  }
+}
+
+void HashTable::remove(Item* item, uint64_t hv) {
+  for (Item** link = bucket(hv); *link != nullptr; link = &(*link)->h_next) {
+    if (*link == item) {
+      *link = item->h_next;
+      item->h_next = nullptr;
+      items_.fetch_sub(1, std::memory_order_relaxed);
+      return;
+    }
+  }
+}
+
+void HashTable::lock_all() {
+  for (uint64_t i = 0; i < locks_.count(); ++i) locks_.at(i).lock();
+}
+
+void HashTable::unlock_all() {
+  for (uint64_t i = locks_.count(); i-- > 0;) locks_.at(i).unlock();
+}
+
+void HashTable::expansion_loop() {
+  for (;;) {
+    {
+      std::unique_lock lock(thread_mu_);
+      wake_.wait(lock, [this] { return stop_ || want_expand_; });
+      if (stop_) return;
+      want_expand_ = false;
+    }
+    const uint32_t power = hashpower_.load(std::memory_order_relaxed);
+    if (items_.load(std::memory_order_relaxed) <= (uint64_t{3} << power) / 2 || power >= kMaxHashPower) continue;
+
+    // The switch is the only moment every stripe is held: a few thousand uncontended locks.
+    std::unique_ptr<Item*[]> bigger(new Item*[std::size_t{1} << (power + 1)]());
+    lock_all();
+    old_ = std::move(primary_);
+    primary_ = std::move(bigger);
+    expand_bucket_.store(0, std::memory_order_relaxed);
+    hashpower_.store(power + 1, std::memory_order_relaxed);
+    expanding_.store(true, std::memory_order_relaxed);
+    unlock_all();
+
+    const uint64_t old_size = uint64_t{1} << power;
+    const uint64_t new_mask = (uint64_t{1} << (power + 1)) - 1;
+    bool stopped = false;
+    for (uint64_t b = 0; b < old_size; ++b) {
+      std::mutex& stripe = locks_.at(b & locks_.mask());
+      std::lock_guard lock(stripe);
+      for (Item* it = old_[b]; it != nullptr;) {
+        Item* next = it->h_next;
+        Item** head = &primary_[hash_key(it->key()) & new_mask];
+        it->h_next = *head;
+        *head = it;
+        it = next;
+      }
+      old_[b] = nullptr;
+      expand_bucket_.store(b + 1, std::memory_order_relaxed);
+      if ((b & 1023) == 0) {
+        std::lock_guard tl(thread_mu_);
+        if (stop_) {
+          stopped = true;
+          break;
+        }
+      }
+    }
+    if (stopped) return;  // the destructor frees both tables; item memory lives in pages
+
+    lock_all();
+    expanding_.store(false, std::memory_order_relaxed);
+    old_.reset();
+    unlock_all();
+  }
+}
+
+}  // namespace kioku::slab

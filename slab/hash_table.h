@@ -1,0 +1,68 @@
+// slab/hash_table.h — the key -> item index: chained buckets that grow without stopping the world.
+//
+// Owns: the bucket arrays, the item count, and the background thread that migrates buckets
+// from the old table into one twice as large (memcached's assoc.c design).
+// Must not: allocate or free items, touch the LRU, or decide liveness; every find/insert/remove
+// is made by a caller that already holds the key's stripe lock.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string_view>
+#include <thread>
+
+#include "slab/item.h"
+#include "slab/item_locks.h"
+
+namespace kioku::slab {
+
+// 64-bit hash for short keys: murmur3's 64-bit mixing on 8-byte words and its fmix64 finaliser.
+// std::hash is unspecified (libstdc++'s is fine, others are identity-like for integers) and
+// the stripe and bucket choice both use the low bits, so they must be well mixed.
+uint64_t hash_key(std::string_view key);
+
+class HashTable {
+ public:
+  HashTable(uint32_t hashpower, ItemLocks& locks);
+  ~HashTable();  // stops the expansion thread
+  HashTable(const HashTable&) = delete;
+  HashTable& operator=(const HashTable&) = delete;
+
+  // All three: caller holds locks.for_hash(hv).
+  Item* find(std::string_view key, uint64_t hv) const;
+  void insert(Item* item, uint64_t hv);
+  void remove(Item* item, uint64_t hv);
+
+  uint32_t hashpower() const { return hashpower_.load(std::memory_order_relaxed); }
+  uint64_t bytes() const { return (uint64_t{1} << hashpower()) * sizeof(Item*); }
+  bool expanding() const { return expanding_.load(std::memory_order_relaxed); }
+  uint64_t items() const { return items_.load(std::memory_order_relaxed); }
+
+ private:
+  Item** bucket(uint64_t hv) const;
+  void expansion_loop();
+  void lock_all();
+  void unlock_all();
+
+  ItemLocks& locks_;
+  // Read under any stripe lock; only changed while all stripes are held.
+  std::unique_ptr<Item*[]> primary_;
+  std::unique_ptr<Item*[]> old_;
+  std::atomic<uint32_t> hashpower_;
+  std::atomic<bool> expanding_{false};
+  // Buckets of old_ below this index have moved. Advanced under the bucket's stripe lock, so a
+  // reader holding that stripe sees an exact answer for its own bucket.
+  std::atomic<uint64_t> expand_bucket_{0};
+  std::atomic<uint64_t> items_{0};
+
+  std::mutex thread_mu_;
+  std::condition_variable wake_;
+  bool stop_ = false;
+  bool want_expand_ = false;
+  std::thread thread_;
+};
+
+}  // namespace kioku::slab

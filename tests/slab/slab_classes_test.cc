@@ -1,0 +1,124 @@
+// tests/slab/slab_classes_test.cc — slab class sizing (-f, -n, -I) and the allocator on its own.
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <vector>
+
+#include "slab/slab_allocator.h"
+#include "tests/slab/test_support.h"
+
+using namespace kioku::slab;
+using namespace kioku::slab::test;
+
+namespace {
+
+std::vector<uint32_t> class_sizes(const SlabAllocator& a) {
+  std::vector<uint32_t> out;
+  for (uint32_t id = 1; id <= a.class_count(); ++id) out.push_back(a.chunk_size(static_cast<uint8_t>(id)));
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("first class holds the header plus chunk_size, rounded to 8", "[slab][classes]") {
+  CacheConfig config = small_config();
+  config.chunk_size = 48;
+  SlabAllocator a(config, 51);
+  CHECK(a.chunk_size(1) == 104);  // align8(51 + 48)
+  config.chunk_size = 10;
+  SlabAllocator b(config, 51);
+  CHECK(b.chunk_size(1) == 64);
+}
+
+TEST_CASE("classes grow by the factor and end with one page", "[slab][classes]") {
+  CacheConfig config = small_config();
+  config.growth_factor = 2.0;
+  SlabAllocator a(config, 51);
+  const auto sizes = class_sizes(a);
+  REQUIRE(sizes.size() >= 3);
+  CHECK(sizes[0] == 104);
+  CHECK(sizes[1] == 208);
+  CHECK(sizes[2] == 416);
+  for (std::size_t i = 0; i + 1 < sizes.size(); ++i) {
+    CHECK(sizes[i] % 8 == 0);
+    CHECK(sizes[i + 1] > sizes[i]);
+  }
+  CHECK(sizes.back() == 1u << 20);
+  CHECK(a.page_size() == 1u << 20);
+  // The class before the last is the largest size <= page / factor.
+  CHECK(sizes[sizes.size() - 2] <= (1u << 20) / 2);
+  CHECK(sizes[sizes.size() - 2] * 2 > (1u << 20) / 2);
+}
+
+TEST_CASE("a small factor is capped at 63 classes", "[slab][classes]") {
+  CacheConfig config = small_config();
+  config.growth_factor = 1.01;
+  SlabAllocator a(config, 51);
+  CHECK(a.class_count() == 63);
+  CHECK(a.chunk_size(63) == 1u << 20);
+  CHECK(a.chunk_size(62) < (1u << 20) / 2);
+}
+
+TEST_CASE("default factor makes memcached-like classes", "[slab][classes]") {
+  SlabAllocator a(small_config(), 51);
+  CHECK(a.class_count() < 63);
+  CHECK(a.chunk_size(2) == 136);  // align8(104 * 1.25 = 130)
+  CHECK(a.class_for(1) == 1);
+  CHECK(a.class_for(104) == 1);
+  CHECK(a.class_for(105) == 2);
+  CHECK(a.class_for((1u << 20) + 1) == 0);
+}
+
+TEST_CASE("a large item_size_max makes the page that large", "[slab][classes]") {
+  CacheConfig config = small_config();
+  config.item_size_max = 4u << 20;
+  SlabAllocator a(config, 51);
+  CHECK(a.page_size() == 4u << 20);
+  CHECK(a.chunk_size(static_cast<uint8_t>(a.class_count())) == 4u << 20);
+  Cache cache(config);
+  CHECK(cache.item_size_ok(10, (2u << 20)));
+  CHECK(set(cache, "big", std::string(3u << 20, 'b')) == StoreResult::kStored);
+  CHECK(value_of(cache, "big")->size() == 3u << 20);
+}
+
+TEST_CASE("the allocator never exceeds the memory limit", "[slab][classes]") {
+  CacheConfig config = small_config();
+  config.memory_limit = 3u << 20;
+  SlabAllocator a(config, 51);
+  std::size_t got = 0;
+  std::vector<void*> chunks;
+  while (void* p = a.alloc(1)) {
+    chunks.push_back(p);
+    ++got;
+  }
+  CHECK(a.total_malloced() == 3u << 20);
+  CHECK(got == 3 * ((1u << 20) / 104));
+  CHECK(a.alloc(2) == nullptr);  // the limit is global, not per class
+  a.free(1, chunks.back());
+  CHECK(a.alloc(1) == chunks.back());
+  a.set_memory_limit(4u << 20);
+  CHECK(a.alloc(2) != nullptr);
+  CHECK(a.total_malloced() == 4u << 20);
+}
+
+TEST_CASE("a memory limit under one page still allows one page", "[slab][classes]") {
+  CacheConfig config = small_config();
+  config.memory_limit = 1000;
+  Cache cache(config);
+  CHECK(set(cache, "k", "v") == StoreResult::kStored);
+  CHECK(value_of(cache, "k") == "v");
+  CHECK(cache.stats().total_malloced == 1u << 20);
+}
+
+TEST_CASE("slab stats report chunk usage", "[slab][classes][stats]") {
+  Cache cache(small_config());
+  REQUIRE(set(cache, "a", "1") == StoreResult::kStored);
+  REQUIRE(set(cache, "b", "2") == StoreResult::kStored);
+  const auto slabs = cache.slab_stats();
+  REQUIRE(slabs.size() == 1);
+  CHECK(slabs[0].id == 1);
+  CHECK(slabs[0].total_pages == 1);
+  CHECK(slabs[0].used_chunks == 2);
+  CHECK(slabs[0].chunks_per_page == (1u << 20) / slabs[0].chunk_size);
+  CHECK(slabs[0].free_chunks == slabs[0].total_chunks - 2);
+}
