@@ -20,9 +20,6 @@ using protocol::ParseStatus;
 using protocol::TextParseResult;
 
 namespace {
-constexpr std::size_t kInitialInput = 16 * 1024;
-// An input buffer that grew for one large value shrinks back once it is no longer needed.
-constexpr std::size_t kShrinkInputAbove = 256 * 1024;
 
 // memcached 1.6.18's own limit on key + value: its 48-byte header, an 8-byte CAS, the key's
 // terminating NUL and the value's CRLF all count against -I. Kioku's items are smaller, but
@@ -37,14 +34,16 @@ Connection::Connection(Worker& worker, int fd, std::string peer)
     : worker_(worker),
       fd_(fd),
       peer_(std::move(peer)),
+      output_(worker.buffers()),
       executor_(worker.server().settings(), worker.server().cache(), worker.stats(),
                 worker.server()) {
-  input_.resize(kInitialInput);
   last_command_time_ = std::time(nullptr);
 }
 
 Connection::~Connection() {
   if (event_ != nullptr) event_free(event_);
+  output_.clear();
+  if (!input_.empty()) worker_.buffers().give(std::move(input_));
   ::close(fd_);
   worker_.server().connection_closed();
 }
@@ -97,10 +96,9 @@ void Connection::drain() {
 
 bool Connection::on_readable() {
   if (state_ != State::kReading || draining_) return true;
-  // Unprocessed input left by the -R fairness limit is handled before reading more.
-  if (input_end_ - input_start_ <= need_bytes_ || need_bytes_ == 0) {
-    if (!read_from_socket()) return false;
-  }
+  // After a -R yield the buffered requests are served before reading more.
+  if (!yielded_ && !read_from_socket()) return false;
+  yielded_ = false;
   process_input();
   if (state_ == State::kClosing) return false;
   return flush_output();
@@ -117,12 +115,14 @@ void Connection::compact_input() {
 }
 
 void Connection::ensure_input_capacity(std::size_t bytes) {
+  if (input_.empty()) input_ = worker_.buffers().take();
   if (input_.size() - input_start_ >= bytes) return;
   compact_input();
   if (input_.size() < bytes) input_.resize(bytes);
 }
 
 bool Connection::read_from_socket() {
+  if (input_.empty()) input_ = worker_.buffers().take();
   if (input_end_ == input_.size()) {
     compact_input();
     // Still full: one request is larger than the buffer (a long multi-get line).
@@ -157,6 +157,7 @@ void Connection::process_input() {
     if (budget == 0) {
       // -R: yield to the worker's other connections and come back on the next loop turn.
       worker_.stats().conn_yields.add();
+      yielded_ = true;
       event_active(event_, EV_READ, 0);
       break;
     }
@@ -211,19 +212,17 @@ void Connection::process_input() {
     }
   }
   if (processed_any) last_command_time_ = std::time(nullptr);
-  if (input_start_ == input_end_) {
+  if (input_start_ == input_end_ && need_bytes_ == 0) {
+    // Nothing buffered: an idle connection holds no input memory.
     input_start_ = input_end_ = 0;
-    if (input_.size() > kShrinkInputAbove && need_bytes_ == 0) {
-      input_.resize(kInitialInput);
-      input_.shrink_to_fit();
-    }
+    if (!input_.empty()) worker_.buffers().give(std::move(input_));
   }
 }
 
 bool Connection::flush_output() {
   if (!output_.empty()) {
     std::size_t written = 0;
-    WriteStatus status = output_.write_to(fd_, &written);
+    WriteStatus status = output_.write_to(fd_, worker_.iov_scratch(), &written);
     worker_.stats().bytes_written.add(written);
     if (status == WriteStatus::kError) return false;
     if (status == WriteStatus::kWouldBlock) {

@@ -67,6 +67,7 @@ class Connection {
   std::atomic<State> state_{State::kReading};
   bool close_after_write_ = false;
   bool draining_ = false;
+  bool yielded_ = false;  // -R cut the last batch short; input is still buffered
   std::atomic<int64_t> last_command_time_{0};
 
   std::vector<char> input_;

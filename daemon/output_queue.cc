@@ -10,19 +10,10 @@
 
 namespace kioku::daemon {
 namespace {
-constexpr std::size_t kInitialBytes = 16 * 1024;
-// A queue that grew past this for one big response gives the memory back once drained.
-constexpr std::size_t kShrinkAbove = 1024 * 1024;
-constexpr std::size_t kMaxIov = IOV_MAX < 1024 ? IOV_MAX : 1024;
 }  // namespace
 
-OutputQueue::OutputQueue() {
-  bytes_.resize(kInitialBytes);
-  segments_.reserve(64);
-  iov_.resize(kMaxIov);
-}
-
 char* OutputQueue::reserve(std::size_t capacity) {
+  if (bytes_.empty()) bytes_ = pool_.take();
   if (bytes_used_ + capacity > bytes_.size()) {
     bytes_.resize(std::max(bytes_.size() * 2, bytes_used_ + capacity));
   }
@@ -64,20 +55,20 @@ void OutputQueue::append_value(slab::ItemRef item) {
   pins_.push_back(std::move(item));
 }
 
-WriteStatus OutputQueue::write_to(int fd, std::size_t* written) {
+WriteStatus OutputQueue::write_to(int fd, std::span<iovec> iov, std::size_t* written) {
   *written = 0;
   while (!empty()) {
     std::size_t count = 0;
-    for (std::size_t i = next_segment_; i < segments_.size() && count < iov_.size(); ++i) {
+    for (std::size_t i = next_segment_; i < segments_.size() && count < iov.size(); ++i) {
       const Segment& s = segments_[i];
       const char* base = s.data != nullptr ? s.data : bytes_.data() + s.offset;
       std::size_t skip = i == next_segment_ ? segment_offset_ : 0;
-      iov_[count].iov_base = const_cast<char*>(base + skip);
-      iov_[count].iov_len = s.length - skip;
+      iov[count].iov_base = const_cast<char*>(base + skip);
+      iov[count].iov_len = s.length - skip;
       ++count;
     }
     msghdr message{};
-    message.msg_iov = iov_.data();
+    message.msg_iov = iov.data();
     message.msg_iovlen = count;
     ssize_t n = ::sendmsg(fd, &message, MSG_NOSIGNAL);
     if (n < 0) {
@@ -112,10 +103,7 @@ void OutputQueue::reset_if_drained() {
   segment_offset_ = 0;
   bytes_used_ = 0;
   pending_bytes_ = 0;
-  if (bytes_.size() > kShrinkAbove) {
-    bytes_.resize(kInitialBytes);
-    bytes_.shrink_to_fit();
-  }
+  if (!bytes_.empty()) pool_.give(std::move(bytes_));
 }
 
 void OutputQueue::clear() {

@@ -10,9 +10,11 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <span>
 #include <string_view>
 #include <vector>
 
+#include "daemon/buffer_pool.h"
 #include "slab/cache.h"
 
 namespace kioku::daemon {
@@ -25,7 +27,7 @@ class OutputQueue {
   // cheaper than an extra iovec and a pin.
   static constexpr std::size_t kZeroCopyThreshold = 256;
 
-  OutputQueue();
+  explicit OutputQueue(BufferPool& pool) : pool_(pool) {}
 
   void append(std::string_view bytes);
   // Appends a composed piece of at most `capacity` bytes: returns where to write it; commit()
@@ -38,8 +40,9 @@ class OutputQueue {
   bool empty() const { return segments_.size() == next_segment_; }
   std::size_t pending_bytes() const { return pending_bytes_; }
 
-  // Writes as much as the socket takes; *written gets the byte count.
-  WriteStatus write_to(int fd, std::size_t* written);
+  // Writes as much as the socket takes; *written gets the byte count. `scratch` holds the
+  // iovecs of one sendmsg (a worker-wide array: writes never interleave on one thread).
+  WriteStatus write_to(int fd, std::span<iovec> scratch, std::size_t* written);
   // Drops everything (connection closing).
   void clear();
 
@@ -51,14 +54,14 @@ class OutputQueue {
   };
   void reset_if_drained();
 
-  std::vector<char> bytes_;
+  BufferPool& pool_;
+  std::vector<char> bytes_;  // borrowed from pool_ while non-empty
   std::size_t bytes_used_ = 0;
   std::vector<Segment> segments_;
   std::vector<slab::ItemRef> pins_;
   std::size_t next_segment_ = 0;   // first segment not fully written
   std::size_t segment_offset_ = 0; // bytes of it already written
   std::size_t pending_bytes_ = 0;
-  std::vector<iovec> iov_;
 };
 
 }  // namespace kioku::daemon

@@ -11,11 +11,15 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <string>
 #include <thread>
 #include <unordered_map>
 #include <vector>
 
+#include <sys/uio.h>
+
+#include "daemon/buffer_pool.h"
 #include "daemon/executor.h"
 #include "daemon/thread_stats.h"
 
@@ -51,6 +55,8 @@ class Worker {
   event_base* base() { return base_.get(); }
   ThreadStats& stats() { return stats_; }
   unsigned id() const { return id_; }
+  BufferPool& buffers() { return buffers_; }
+  std::span<iovec> iov_scratch() { return iov_scratch_; }
 
   // Called by a connection from its own callback once it is finished; destroys it.
   void destroy(Connection* connection);
@@ -72,6 +78,8 @@ class Worker {
   EventPtr idle_event_;  // -o idle_timeout: once a second
   std::thread thread_;
   ThreadStats stats_;
+  BufferPool buffers_;
+  std::vector<iovec> iov_scratch_ = std::vector<iovec>(1024);
 
   std::mutex pending_mutex_;
   std::vector<std::pair<int, std::string>> pending_;
