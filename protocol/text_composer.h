@@ -30,6 +30,17 @@ inline constexpr std::string_view kNonNumeric =
     "CLIENT_ERROR cannot increment or decrement non-numeric value\r\n";
 inline constexpr std::string_view kOutOfMemory = "SERVER_ERROR out of memory storing object\r\n";
 inline constexpr std::string_view kTooManyConnections = "ERROR Too many open connections\r\n";
+inline constexpr std::string_view kTooLarge = "SERVER_ERROR object too large for cache\r\n";
+// shutdown (see TextRequest::arguments for the order memcached checks them in).
+inline constexpr std::string_view kShutdownNotEnabled = "ERROR: shutdown not enabled\r\n";
+inline constexpr std::string_view kInvalidShutdownMode = "CLIENT_ERROR invalid shutdown mode\r\n";
+// cache_memlimit <megabytes>: < 8 is too small, > 1000000000 is taken for a byte count.
+inline constexpr std::string_view kMemlimitTooSmall =
+    "MEMLIMIT_TOO_SMALL cannot set maxbytes to less than 8m\r\n";
+inline constexpr std::string_view kMemlimitNotBytes =
+    "MEMLIMIT_ADJUST_FAILED input value is megabytes not bytes\r\n";
+inline constexpr std::string_view kMemlimitAdjustFailed =
+    "MEMLIMIT_ADJUST_FAILED out of bounds or unable to adjust\r\n";
 
 // The reply line for a parse error ("ERROR\r\n", "CLIENT_ERROR ...\r\n"); empty for errors that
 // get no reply (kLineTooLong closes the connection silently).

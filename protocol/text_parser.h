@@ -59,21 +59,28 @@ struct TextRequest {
   TextCommand command = TextCommand::kGet;
   bool noreply = false;
   // Single-key commands (storage, incr/decr, delete, touch).
-  std::string_view key;
+  std::string_view key{};
   // Retrieval commands: the keys, space separated, exactly as on the line (already validated:
   // each is 1..250 bytes). Walk them with KeyIterator.
-  std::string_view keys;
-  uint32_t flags = 0;        // storage commands: client flags
-  int64_t exptime = 0;       // storage, touch, gat/gats, flush_all delay: raw client value
+  std::string_view keys{};
+  uint32_t flags = 0;        // storage commands: client flags (strtoul, wrapped to 32 bits)
+  // storage, touch, gat/gats, flush_all delay: the client's value as memcached reads it (strtol,
+  // then wrapped to int32: "4294967296" reads as 0, "2147483648" as INT32_MIN).
+  int64_t exptime = 0;
   uint32_t value_length = 0; // storage commands: declared data length (without the \r\n)
   uint64_t cas_unique = 0;   // cas: the compare value
-  uint64_t delta = 0;        // incr/decr amount; cache_memlimit megabytes; verbosity level
+  // incr/decr amount; cache_memlimit megabytes (wrapped to 32 bits); verbosity level (same).
+  uint64_t delta = 0;
   bool has_argument = false; // flush_all: a delay was given
   // Storage commands: the data block, without its trailing \r\n.
-  std::string_view value;
+  std::string_view value{};
   // stats: everything after "stats " (e.g. "settings", "items", "slabs", "reset"); empty for
-  // plain "stats".
-  std::string_view arguments;
+  // plain "stats". Leading and trailing spaces are trimmed; inner runs of spaces are kept (walk
+  // the words with KeyIterator). Unknown subcommands are the daemon's to answer ("ERROR").
+  // shutdown: likewise everything after "shutdown". memcached answers, in this order:
+  // "ERROR: shutdown not enabled" without -A; empty -> shut down; exactly "graceful" -> graceful
+  // shutdown; anything else (even "noreply") -> "CLIENT_ERROR invalid shutdown mode".
+  std::string_view arguments{};
 };
 
 // What went wrong with a request, mapped by the composer to memcached's exact reply.
@@ -86,6 +93,9 @@ enum class TextError : uint8_t {
   kInvalidDelta,          // "CLIENT_ERROR invalid numeric delta argument"
   kLineTooLong,           // no reply: memcached closes the connection
   kTooLarge,              // "SERVER_ERROR object too large for cache" (used by the daemon)
+  // "CLIENT_ERROR bad command line format.  Usage: delete <key> [noreply]" (two spaces): a
+  // delete whose third word is anything but "0" or "noreply".
+  kBadDeleteFormat,
 };
 
 enum class ParseStatus : uint8_t {
@@ -94,6 +104,14 @@ enum class ParseStatus : uint8_t {
   kError,     // `consumed` bytes were rejected with `error`; see swallow_bytes / close
 };
 
+// kError results carry whatever of `request` was read before the error; in particular
+// request.noreply is set exactly when memcached would have suppressed the error reply (the
+// command had already seen its trailing "noreply": storage, incr/decr, delete, touch,
+// flush_all, verbosity, cache_memlimit). A bare "ERROR" for a wrong token count is never
+// suppressed, and get/gat/shutdown/stats have no noreply at all.
+//
+// Storage commands with a bad command line do NOT swallow their data block: memcached parses
+// the data line that follows as the next command (and usually answers "ERROR" to it).
 struct TextParseResult {
   ParseStatus status = ParseStatus::kNeedMore;
   std::size_t consumed = 0;
@@ -102,7 +120,25 @@ struct TextParseResult {
   TextRequest request;
 };
 
-// Parses only the command line (up to and including '\n'). For storage commands the result's
+// Parses only the command line (up to and including '\n').
+//
+// Lines: a line ends at '\n'; one '\r' before it is dropped; a NUL byte ends the line early
+// (memcached works on C strings). Words are separated by runs of ' ' only (a tab is part of a
+// word). Numbers follow memcached's safe_strto* helpers: leading C whitespace and a sign are
+// allowed, a word may continue after the digits if the next byte is C whitespace ("5\tzz" is
+// 5), "+5" and "007" are fine, a '-' is refused only where the wrapped value would look
+// negative. memcached sees at most 24 tokens (23 words) per line; more words give "ERROR" for
+// every fixed-arity command, while get/gets keep reading keys without limit.
+//
+// Line too long: with no '\n' in more than kMaxLineWithoutNewline bytes the result is kError /
+// kLineTooLong / close_connection, unless the bytes (after at most 100 leading spaces) begin
+// with "get " or "gets ". This is the one rule that depends on how bytes arrive, as it does in
+// memcached: a long non-get line is fine if its '\n' comes in the same buffer.
+//
+// Commands memcached 1.6.18 knows but TextCommand does not (yet) have -- the meta commands
+// mg/ms/md/ma/mn/me, lru_crawler, slabs, lru, watch, extstore, misbehave, debugtime, mget... --
+// parse as kUnknownCommand ("ERROR") for now; "bget" is memcached's old alias for get and parses
+// as kGet. For storage commands the result's
 // `consumed` covers the line alone; the caller then needs request.value_length + 2 more bytes
 // (see parse_data_block). This split lets the daemon refuse or swallow a huge value without
 // buffering it.
@@ -118,7 +154,7 @@ DataBlockStatus parse_data_block(std::string_view buffer, uint32_t value_length,
 // commands come back as kRequest only with their data block, consumed covering both.
 TextParseResult parse_request(std::string_view buffer);
 
-// Walks the space-separated keys of a retrieval request without allocating.
+// Walks the space-separated keys (or stats/shutdown argument words) of a retrieval request without allocating.
 class KeyIterator {
  public:
   explicit KeyIterator(std::string_view keys) : rest_(keys) {}
