@@ -300,6 +300,22 @@ const std::vector<Case>& cases() {
          {.command = C::kShutdown, .arguments = "graceful x"}),
       ok("shutdown noreply\r\n", "CLIENT_ERROR invalid shutdown mode (with -A)",
          {.command = C::kShutdown, .arguments = "noreply"}),
+
+      // Which check comes first when a line has two faults.
+      err("incr " + key(251) + " abc\r\n", "CLIENT_ERROR bad command line format", E::kBadCommandLineFormat),
+      err("touch " + key(251) + " abc\r\n", "CLIENT_ERROR bad command line format", E::kBadCommandLineFormat),
+      err("gat abc " + key(251) + "\r\n", "CLIENT_ERROR invalid exptime argument", E::kInvalidExptime),
+      err("set " + key(251) + " abc 0 1\r\n", "CLIENT_ERROR bad command line format", E::kBadCommandLineFormat),
+      err("cas k 0 0 -1 abc\r\n", "CLIENT_ERROR bad command line format", E::kBadCommandLineFormat),
+      err("flush_all noreply noreply\r\n", "(nothing)", E::kInvalidExptime, true),
+      // More number and word shapes.
+      ok("flush_all 4294967296\r\n", "OK (wrapped to 0)", {.command = C::kFlushAll, .has_argument = true}),
+      ok("verbosity 4294967296\r\n", "OK (wrapped to 0)", {.command = C::kVerbosity}),
+      ok("incr n 5\t\r\n", "NOT_FOUND", {.command = C::kIncr, .key = "n", .delta = 5}),
+      ok("touch k +5\r\n", "NOT_FOUND", {.command = C::kTouch, .key = "k", .exptime = 5}),
+      ok("gat  0  a\r\n", "END", {.command = C::kGat, .keys = "a"}),
+      ok("get k\v\r\n", "END (a different key from k)", {.command = C::kGet, .keys = "k\v"}),
+      ok("get k\t\r\n", "END", {.command = C::kGet, .keys = "k\t"}),
   };
   return table;
 }
