@@ -49,7 +49,8 @@ uint64_t hash_key(std::string_view key) {
 
 HashTable::HashTable(uint32_t hashpower, ItemLocks& locks)
     : locks_(locks),
-      primary_(new Item*[std::size_t{1} << hashpower]()),
+      owned_cur_(std::make_unique<Table>(hashpower)),
+      cur_(owned_cur_.get()),
       hashpower_(hashpower) {
   thread_ = std::thread([this] { expansion_loop(); });
 }
@@ -64,12 +65,13 @@ HashTable::~HashTable() {
 }
 
 Item** HashTable::bucket(uint64_t hv) const {
-  const uint32_t power = hashpower_.load(std::memory_order_relaxed);
-  if (expanding_.load(std::memory_order_relaxed)) {
-    const uint64_t old_index = hv & ((uint64_t{1} << (power - 1)) - 1);
-    if (old_index >= expand_bucket_.load(std::memory_order_relaxed)) return &old_[old_index];
+  // Order matters: next_ first (see the member comments).
+  if (const Table* next = next_.load(std::memory_order_acquire); next != nullptr) {
+    const uint64_t old_index = hv & (next->mask() >> 1);
+    if (old_index < cursor_.load(std::memory_order_relaxed)) return &next->buckets[hv & next->mask()];
   }
-  return &primary_[hv & ((uint64_t{1} << power) - 1)];
+  const Table* cur = cur_.load(std::memory_order_acquire);
+  return &cur->buckets[hv & cur->mask()];
 }
 
 Item* HashTable::find(std::string_view key, uint64_t hv) const {
@@ -86,8 +88,7 @@ void HashTable::insert(Item* item, uint64_t hv) {
   const uint64_t n = items_.fetch_add(1, std::memory_order_relaxed) + 1;
   const uint32_t power = hashpower_.load(std::memory_order_relaxed);
   // Grow at a load factor of 1.5, as memcached does.
-  if (n > (uint64_t{3} << power) / 2 && power < kMaxHashPower &&
-      !expanding_.load(std::memory_order_relaxed)) {
+  if (n > (uint64_t{3} << power) / 2 && power < kMaxHashPower && !expanding()) {
     {
       std::lock_guard lock(thread_mu_);
       want_expand_ = true;
@@ -107,12 +108,29 @@ void HashTable::remove(Item* item, uint64_t hv) {
   }
 }
 
-void HashTable::lock_all() {
-  for (uint64_t i = 0; i < locks_.count(); ++i) locks_.at(i).lock();
-}
-
-void HashTable::unlock_all() {
-  for (uint64_t i = locks_.count(); i-- > 0;) locks_.at(i).unlock();
+bool HashTable::migrate(Table& from, Table& to) {
+  const uint64_t old_size = from.mask() + 1;
+  for (uint64_t b = 0; b < old_size; ++b) {
+    {
+      // Stripe bits are a subset of the old mask: this one stripe covers bucket b and both
+      // buckets its keys move to.
+      std::lock_guard lock(locks_.at(b & locks_.mask()));
+      for (Item* it = from.buckets[b]; it != nullptr;) {
+        Item* next = it->h_next;
+        Item** head = &to.buckets[hash_key(it->key()) & to.mask()];
+        it->h_next = *head;
+        *head = it;
+        it = next;
+      }
+      from.buckets[b] = nullptr;
+      cursor_.store(b + 1, std::memory_order_relaxed);
+    }
+    if ((b & 4095) == 4095) {
+      std::lock_guard tl(thread_mu_);
+      if (stop_) return false;
+    }
+  }
+  return true;
 }
 
 void HashTable::expansion_loop() {
@@ -126,45 +144,17 @@ void HashTable::expansion_loop() {
     const uint32_t power = hashpower_.load(std::memory_order_relaxed);
     if (items_.load(std::memory_order_relaxed) <= (uint64_t{3} << power) / 2 || power >= kMaxHashPower) continue;
 
-    // The switch is the only moment every stripe is held: a few thousand uncontended locks.
-    std::unique_ptr<Item*[]> bigger(new Item*[std::size_t{1} << (power + 1)]());
-    lock_all();
-    old_ = std::move(primary_);
-    primary_ = std::move(bigger);
-    expand_bucket_.store(0, std::memory_order_relaxed);
+    owned_next_ = std::make_unique<Table>(power + 1);
+    cursor_.store(0, std::memory_order_relaxed);
+    next_.store(owned_next_.get(), std::memory_order_release);
     hashpower_.store(power + 1, std::memory_order_relaxed);
-    expanding_.store(true, std::memory_order_relaxed);
-    unlock_all();
+    if (!migrate(*owned_cur_, *owned_next_)) return;  // the destructor frees both tables
 
-    const uint64_t old_size = uint64_t{1} << power;
-    const uint64_t new_mask = (uint64_t{1} << (power + 1)) - 1;
-    bool stopped = false;
-    for (uint64_t b = 0; b < old_size; ++b) {
-      std::mutex& stripe = locks_.at(b & locks_.mask());
-      std::lock_guard lock(stripe);
-      for (Item* it = old_[b]; it != nullptr;) {
-        Item* next = it->h_next;
-        Item** head = &primary_[hash_key(it->key()) & new_mask];
-        it->h_next = *head;
-        *head = it;
-        it = next;
-      }
-      old_[b] = nullptr;
-      expand_bucket_.store(b + 1, std::memory_order_relaxed);
-      if ((b & 1023) == 0) {
-        std::lock_guard tl(thread_mu_);
-        if (stop_) {
-          stopped = true;
-          break;
-        }
-      }
-    }
-    if (stopped) return;  // the destructor frees both tables; item memory lives in pages
-
-    lock_all();
-    expanding_.store(false, std::memory_order_relaxed);
-    old_.reset();
-    unlock_all();
+    cur_.store(owned_next_.get(), std::memory_order_release);
+    next_.store(nullptr, std::memory_order_release);
+    // Every bucket moved under its stripe lock, and readers load table pointers only while
+    // holding a stripe, so nobody can still be reading the old table.
+    owned_cur_ = std::move(owned_next_);
   }
 }
 

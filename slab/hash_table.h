@@ -38,24 +38,35 @@ class HashTable {
 
   uint32_t hashpower() const { return hashpower_.load(std::memory_order_relaxed); }
   uint64_t bytes() const { return (uint64_t{1} << hashpower()) * sizeof(Item*); }
-  bool expanding() const { return expanding_.load(std::memory_order_relaxed); }
+  bool expanding() const { return next_.load(std::memory_order_relaxed) != nullptr; }
   uint64_t items() const { return items_.load(std::memory_order_relaxed); }
 
  private:
+  struct Table {
+    explicit Table(uint32_t p) : power(p), buckets(new Item*[std::size_t{1} << p]()) {}
+    uint64_t mask() const { return (uint64_t{1} << power) - 1; }
+    uint32_t power;
+    std::unique_ptr<Item*[]> buckets;
+  };
+
   Item** bucket(uint64_t hv) const;
   void expansion_loop();
-  void lock_all();
-  void unlock_all();
+  bool migrate(Table& from, Table& to);  // false if asked to stop part way
 
   ItemLocks& locks_;
-  // Read under any stripe lock; only changed while all stripes are held.
-  std::unique_ptr<Item*[]> primary_;
-  std::unique_ptr<Item*[]> old_;
+  // No moment ever needs every stripe (memcached pauses all workers instead). Readers, each
+  // holding its key's stripe, load next_ then cur_; the expander publishes next_ before moving
+  // any bucket, moves bucket b under b's stripe and then advances cursor_, and at the end
+  // stores cur_ = next before clearing next_. Whatever a reader sees, it picks the table that
+  // holds its bucket (see bucket()).
+  std::unique_ptr<Table> owned_cur_;
+  std::unique_ptr<Table> owned_next_;
+  std::atomic<Table*> cur_;
+  std::atomic<Table*> next_{nullptr};
+  // Buckets of cur_ below this index have moved to next_. Advanced under the bucket's stripe
+  // lock, so a reader holding that stripe sees an exact answer for its own bucket.
+  std::atomic<uint64_t> cursor_{0};
   std::atomic<uint32_t> hashpower_;
-  std::atomic<bool> expanding_{false};
-  // Buckets of old_ below this index have moved. Advanced under the bucket's stripe lock, so a
-  // reader holding that stripe sees an exact answer for its own bucket.
-  std::atomic<uint64_t> expand_bucket_{0};
   std::atomic<uint64_t> items_{0};
 
   std::mutex thread_mu_;

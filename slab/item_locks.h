@@ -2,8 +2,8 @@
 //
 // Owns: 2^N mutexes, chosen by the low bits of a key's hash. N never exceeds the hash table's
 // initial power, so one stripe covers whole buckets, in the old table and in the doubled one.
-// Must not: be held while blocking on another stripe (only the hash table's expansion switch
-// takes them all, in index order, holding nothing else).
+// Must not: be held while blocking on another stripe; nothing ever holds two stripes (the
+// eviction path try-locks one while holding an LRU mutex).
 #pragma once
 
 #include <cstdint>
