@@ -168,6 +168,15 @@ std::optional<std::string> finish_bench_options(const RawBenchOptions& raw, Benc
            std::to_string(o.threads) + ")";
   }
   if (o.rate > 0 && o.rate < 1e-3) return "--rate: too low";
+  // Every connection holds --pipeline requests (and room for their replies) in memory.
+  const double buffer_bytes = static_cast<double>(o.connections) * o.pipeline *
+                              (static_cast<double>(o.value_max) + 512);
+  if (buffer_bytes > kMaxBufferBytes) {
+    return "--connections x --pipeline x --value-size needs " +
+           std::to_string(static_cast<uint64_t>(buffer_bytes / (1 << 20))) +
+           " MiB of buffers; the limit is " + std::to_string(kMaxBufferBytes / (1 << 20)) +
+           " MiB";
+  }
   return std::nullopt;
 }
 

@@ -71,5 +71,7 @@ bool parse_distribution(std::string_view text, bool* zipf, double* s);
 
 // The largest value kioku-bench sends: memcached's default item size limit.
 inline constexpr uint32_t kMaxValueSize = 1024 * 1024;
+// The most request-buffer memory a run may ask for (connections x pipeline x value size).
+inline constexpr uint64_t kMaxBufferBytes = uint64_t{4} << 30;
 
 }  // namespace kioku::client

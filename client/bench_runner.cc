@@ -38,7 +38,8 @@ namespace {
 
 constexpr uint64_t kNsPerSec = 1'000'000'000;
 constexpr uint64_t kNsPerMs = 1'000'000;
-constexpr unsigned kPrefillDepth = 32;  // sets in flight per connection while prefilling
+constexpr std::size_t kPrefillDepth = 32;  // sets in flight per connection while prefilling
+constexpr std::size_t kPrefillBytes = 256 * 1024;  // ...unless that many bytes are reached
 constexpr uint64_t kReconnectDelayNs = 100 * kNsPerMs;
 constexpr int kMaxEpollWaitMs = 10;  // how late a worker may notice a phase change or timeout
 
@@ -200,10 +201,14 @@ class Worker {
         rng_(o_.seed + index),
         request_share_(request_share),
         prefill_cursor_(index) {
-    const std::size_t depth = std::max<std::size_t>(o_.pipeline, kPrefillDepth);
     const std::size_t max_key = o_.key_prefix.size() + 20;
     const std::size_t max_request = codec_.request_overhead() + max_key + o_.value_max;
     const std::size_t max_reply = codec_.reply_overhead() + max_key + o_.value_max;
+    // Prefill keeps up to kPrefillDepth sets in flight, fewer for big values so the buffers
+    // stay small; without --prefill the deepest pipeline is --pipeline.
+    prefill_depth_ = std::max<std::size_t>(
+        o_.pipeline, std::clamp<std::size_t>(kPrefillBytes / max_request, 1, kPrefillDepth));
+    const std::size_t depth = o_.prefill ? prefill_depth_ : o_.pipeline;
     // Rate mode: connection i of the whole run sends at offset i / rate, then every
     // connections / rate seconds, so the total schedule is evenly spaced.
     if (o_.rate > 0) {
@@ -316,8 +321,7 @@ class Worker {
       c.out_start = 0;
     }
     if (mode == Mode::kPrefill) {
-      const std::size_t depth = std::max<std::size_t>(o_.pipeline, kPrefillDepth);
-      while (c.count < depth && prefill_cursor_ < o_.keys) {
+      while (c.count < prefill_depth_ && prefill_cursor_ < o_.keys) {
         issue(c, OpType::kSet, prefill_cursor_, now, now, false);
         prefill_cursor_ += o_.threads;
       }
@@ -556,6 +560,7 @@ class Worker {
   std::vector<Connection> connections_;
   uint64_t interval_ns_ = 0;
   uint64_t armed_ns_ = 0;
+  std::size_t prefill_depth_ = 0;
   uint64_t request_share_;
   uint64_t issued_measured_ = 0;
   uint64_t in_flight_ = 0;

@@ -109,9 +109,13 @@ TEST_CASE("the man page documents exactly the options --help lists") {
   RawBenchOptions raw;
   CLI::App app;
   add_bench_options(app, o, raw);
+  // Each option as "s/server" (short name, then long; either may be empty).
   std::set<std::string> table;
   for (const CLI::Option* option : app.get_options()) {
-    for (const std::string& name : option->get_lnames()) table.insert(name);
+    const auto& shorts = option->get_snames();
+    for (const std::string& name : option->get_lnames()) {
+      table.insert((shorts.empty() ? "" : shorts.front()) + "/" + name);
+    }
   }
   std::ifstream file(KIOKU_BENCH_MAN_PAGE);
   REQUIRE(file);
@@ -120,10 +124,19 @@ TEST_CASE("the man page documents exactly the options --help lists") {
   // Options are documented as ".TP" then "\fB\-x\fR, \fB\-\-name..." (short form optional).
   const std::string man = text.str();
   std::set<std::string> documented;
-  const std::regex item(R"(\.TP\n(?:\\fB\\-[a-zA-Z]\\fR, )?\\fB\\-\\-([a-z][a-z-]*))");
+  const std::regex item(R"(\.TP\n(?:\\fB\\-([a-zA-Z])\\fR, )?\\fB\\-\\-([a-z][a-z-]*))");
   for (auto it = std::sregex_iterator(man.begin(), man.end(), item); it != std::sregex_iterator();
        ++it) {
-    documented.insert((*it)[1].str());
+    documented.insert((*it)[1].str() + "/" + (*it)[2].str());
   }
   CHECK(documented == table);
+}
+
+TEST_CASE("a run needing absurd buffer memory is refused up front") {
+  BenchOptions o;
+  RawBenchOptions raw;
+  raw.value_size = "1048576";
+  o.connections = 1000;
+  o.pipeline = 64;
+  CHECK(finish_bench_options(raw, o).has_value());
 }
