@@ -1,0 +1,177 @@
+"""Differential test: the same random command streams to kiokud and memcached.
+
+Replies must match byte for byte, except CAS uniques in `VALUE k f n <cas>`
+lines (normalised) and numbers that memcached MAY leave space-padded after a
+shrinking incr/decr (protocol.txt: do not rely on it; stripped on both sides).
+Streams avoid what memcached itself answers non-deterministically: short
+TTLs, arithmetic on stored numbers >= 2^63 (memcached strchr()s past the
+value), append/prepend onto counters (padding would leak into the value),
+flags >= 2^32 (memcached silently truncates them), and stats/version.
+
+With KIOKU_TARGET=memcached both sides are memcached: a self-check.
+"""
+
+import os
+import random
+import re
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
+from kioku_harness import Server, run_tests
+
+FLAGS = ["-m", "64", "-I", "1m"]
+WORD_KEYS = [b"w%d" % i for i in range(5)]   # strings: append/prepend, no arithmetic
+NUM_KEYS = [b"n%d" % i for i in range(4)]    # counters: arithmetic, no append/prepend
+ALL_KEYS = WORD_KEYS + NUM_KEYS
+VALUE_RE = re.compile(rb"VALUE (\S+) (\d+) (\d+)( \d+)?\r\n")
+
+
+class Gen:
+    """Builds commands; a command is a list of parts, CAS placeholders resolved per server."""
+
+    def __init__(self, seed):
+        self.rng = random.Random(seed)
+        self.num_value = {}  # what we last *set* on counters (to keep them < 2^63)
+
+    def word(self):
+        return bytes(self.rng.choice(b"abcdefxyz") for _ in range(self.rng.randint(0, 12)))
+
+    def value_for(self, key):
+        r = self.rng
+        if key in NUM_KEYS:
+            return b"%d" % r.choice([0, 1, 7, 9, 10, 99, 100, 999, 123456, 2 ** 32, 2 ** 40]) if r.random() < 0.8 else self.word()
+        return self.word() if r.random() < 0.8 else b"%d" % r.randint(0, 1000)
+
+    def command(self):
+        r = self.rng
+        k = r.choice(ALL_KEYS)
+        nr = b" noreply" if r.random() < 0.15 else b""
+        ttl = r.choice([b"0", b"0", b"100000", b"-1"])
+        x = r.random()
+        if x < 0.30:
+            mode = r.choice([b"set", b"set", b"add", b"replace"] + ([b"append", b"prepend"] if k in WORD_KEYS else []))
+            v = self.value_for(k)
+            return [b"%s %s %d %s %d%s\r\n%s\r\n" % (mode, k, r.choice([0, 3, 65535, 4294967295]), ttl, len(v), nr, v)]
+        if x < 0.45:
+            verb = r.choice([b"get", b"gets", b"get", b"gat 100000", b"gats 100000"])
+            return [b"%s %s\r\n" % (verb, b" ".join(r.choice(ALL_KEYS) for _ in range(r.randint(1, 4))))]
+        if x < 0.60:
+            k = r.choice(NUM_KEYS)
+            op = r.choice([b"incr", b"decr"])
+            return [b"%s %s %d%s\r\n" % (op, k, r.choice([0, 1, 3, 50, 1000, 10 ** 12]), nr)]
+        if x < 0.70:
+            v = self.value_for(k)
+            good = r.random() < 0.6
+            return [b"cas %s 5 %s %d " % (k, ttl, len(v)), ("cas", k) if good else b"99999999",
+                    b"%s\r\n%s\r\n" % (nr, v)]
+        if x < 0.78:
+            return [b"delete %s%s\r\n" % (k, nr)]
+        if x < 0.84:
+            return [b"touch %s %s%s\r\n" % (k, r.choice([b"100000", b"0", b"-1"]), nr)]
+        if x < 0.86:
+            return [r.choice([b"flush_all\r\n", b"flush_all 0\r\n", b"flush_all noreply\r\n"])]
+        if x < 0.87:
+            return [b"verbosity 0%s\r\n" % nr]
+        # malformed, each self-contained (never leaves the server waiting for data)
+        return [r.choice([
+            b"bogus\r\n", b"\r\n", b"GET a\r\n", b"get\r\n", b"set %s\r\n" % k,
+            b"set %s 0 0 abc\r\nx\r\n" % k, b"set %s abc 0 1\r\nx\r\n" % k, b"set %s 0 0 -1\r\n" % k,
+            b"set %s 0 0 1\r\nxyz\r\n" % k, b"set %s 0 0 1 noreply\r\nxyz\r\n" % k,
+            b"set %s 0 0 1\r\n" % (b"k" * 251) + b"x\r\n", b"get %s\r\n" % (b"k" * 251),
+            b"incr %s abc\r\n" % k, b"decr %s -1\r\n" % k, b"incr %s\r\n" % k, b"touch %s abc\r\n" % k,
+            b"delete %s 5\r\n" % k, b"cas %s 0 0 1\r\nx\r\n" % k, b"flush_all abc\r\n", b"gat abc %s\r\n" % k,
+            b"verbosity\r\n",
+        ])]
+
+
+class Side:
+    def __init__(self, srv):
+        self.srv = srv
+        self.sess = srv.session(timeout=10)
+        self.cas = {}
+        self.sync_n = 0
+
+    def render(self, cmd):
+        out = b""
+        for part in cmd:
+            if isinstance(part, tuple):
+                out += b"%d" % self.cas.get(part[1], 1)
+            else:
+                out += part
+        return out
+
+    def exchange(self, cmds):
+        """Sends the rendered commands, then a unique marker; returns the replies before it."""
+        self.sync_n += 1
+        marker = b"sync%d" % self.sync_n
+        payload = b"".join(self.render(c) for c in cmds)
+        payload += b"set __sync 0 0 %d\r\n%s\r\nget __sync\r\n" % (len(marker), marker)
+        self.sess.send(payload)
+        tail = b"STORED\r\nVALUE __sync 0 %d\r\n%s\r\nEND\r\n" % (len(marker), marker)
+        got = self.sess.read_until(tail, timeout=15)[:-len(tail)]
+        for m in re.finditer(rb"VALUE (\S+) \d+ \d+ (\d+)\r\n", got):
+            self.cas[m.group(1)] = int(m.group(2))
+        return got
+
+
+def normalise(reply):
+    out, pos = b"", 0
+    while True:
+        m = VALUE_RE.search(reply, pos)
+        if not m:
+            return out + reply[pos:]
+        n = int(m.group(3))
+        data = reply[m.end():m.end() + n]
+        if re.fullmatch(rb"\d+ +", data):
+            data = data.rstrip(b" ")
+        cas = b" <cas>" if m.group(4) else b""
+        out += reply[pos:m.start()] + b"VALUE %s %s %d%s\r\n%s" % (m.group(1), m.group(2), len(data), cas, data)
+        pos = m.end() + n
+
+
+def run_stream(seed, batches, batch_size):
+    gen = Gen(seed)
+    with Server(FLAGS) as a, Server(FLAGS, kind="memcached") as b:
+        left, right = Side(a), Side(b)
+        for bi in range(batches):
+            cmds = [gen.command() for _ in range(batch_size)]
+            ra, rb = left.exchange(cmds), right.exchange(cmds)
+            if normalise(ra) != normalise(rb):
+                detail = ""
+                if batch_size == 1:
+                    detail = "command: %r\n" % left.render(cmds[0])
+                else:
+                    detail = "batch commands:\n" + "".join("  %r\n" % left.render(c) for c in cmds)
+                raise AssertionError("seed %d batch %d: replies differ\n%s%s: %r\nmemcached: %r"
+                                     % (seed, bi, detail, a.kind, ra, rb))
+        left.sess.close()
+        right.sess.close()
+
+
+def test_one_by_one_seed_11():
+    run_stream(11, 400, 1)
+
+
+def test_one_by_one_seed_12():
+    run_stream(12, 400, 1)
+
+
+def test_batched_seed_21():
+    run_stream(21, 40, 50)
+
+
+def test_batched_seed_22():
+    run_stream(22, 40, 50)
+
+
+def test_batched_seed_23():
+    run_stream(23, 10, 300)
+
+
+def test_normaliser_self_check():
+    assert normalise(b"VALUE k 0 3 17\r\n99 \r\nEND\r\n") == b"VALUE k 0 2 <cas>\r\n99\r\nEND\r\n"
+    assert normalise(b"VALUE k 0 3\r\nab \r\nEND\r\n") == b"VALUE k 0 3\r\nab \r\nEND\r\n"
+
+
+if __name__ == "__main__":
+    run_tests(globals())
