@@ -366,7 +366,7 @@ void Server::write_general_stats(OutputQueue& out) {
   append_stat(out, "evictions", c.evictions);
   append_stat(out, "reclaimed", c.reclaimed);
   append_stat(out, "total_malloced", c.total_malloced);
-  out.append(protocol::kEnd);
+
 }
 
 void Server::write_settings_stats(OutputQueue& out) {
@@ -408,7 +408,7 @@ void Server::write_settings_stats(OutputQueue& out) {
   append_stat(out, "idle_timeout", s.idle_timeout);
   append_stat(out, "ssl_enabled", "no");
   for (const std::string& option : s.extended) append_stat(out, "extended_option", option);
-  out.append(protocol::kEnd);
+
 }
 
 void Server::write_conns_stats(OutputQueue& out) {
@@ -420,7 +420,7 @@ void Server::write_conns_stats(OutputQueue& out) {
     append_stat(out, std::string_view(name, static_cast<std::size_t>(n)), "conn_listening");
   }
   for (auto& worker : workers_) worker->write_conns_stats(out);
-  out.append(protocol::kEnd);
+
 }
 
 }  // namespace kioku::daemon
