@@ -35,6 +35,7 @@ struct BenchResult {
   uint64_t prefilled = 0;    // keys set by --prefill
   uint64_t prefill_errors = 0;
   double prefill_s = 0;
+  bool connections_lost = false;  // the run ended early: every connection was given up
 };
 
 std::string format_text_report(const BenchOptions& options, const BenchResult& result);

@@ -257,6 +257,7 @@ class Worker {
   uint64_t prefill_ns() const { return prefill_ns_; }
   uint64_t finish_ns() const { return finish_ns_; }
   bool completed_share() const { return completed_share_; }
+  bool connections_lost() const { return connections_lost_; }
 
  private:
   static constexpr uint32_t kTimerTag = UINT32_MAX;
@@ -545,7 +546,10 @@ class Worker {
       }
       if (now - last_maintain >= kNsPerMs * kMaxEpollWaitMs) {
         last_maintain = now;
-        if (maintain(now) == 0) return;
+        if (maintain(now) == 0) {
+          connections_lost_ = true;
+          return;
+        }
       }
     }
   }
@@ -567,6 +571,7 @@ class Worker {
   uint64_t prefill_cursor_;
   bool prefilling_ = false;
   bool completed_share_ = false;
+  bool connections_lost_ = false;
   char key_[256];  // the prefix, then each request's index (prefix + 20 digits fit)
 
   Tally tally_;
@@ -658,8 +663,12 @@ bool run_bench(const BenchOptions& o, BenchResult* result, std::string* error) {
       measure_end = now;
       break;
     }
-    if (g_interrupted.load(std::memory_order_relaxed) ||
-        shared.finished.load(std::memory_order_acquire) == o.threads) {
+    if (g_interrupted.load(std::memory_order_relaxed)) {
+      measure_end = now;
+      break;
+    }
+    if (shared.finished.load(std::memory_order_acquire) == o.threads) {
+      // Workers finish early only when done with --requests or when every connection is gone.
       measure_end = now;
       break;
     }
@@ -704,6 +713,7 @@ bool run_bench(const BenchOptions& o, BenchResult* result, std::string* error) {
   }
   *result = BenchResult{};
   for (const auto& w : workers) {
+    if (w->connections_lost()) result->connections_lost = true;
     result->tally.merge(w->tally());
     result->prefilled += w->prefilled();
     result->prefill_errors += w->prefill_errors();

@@ -27,5 +27,9 @@ int main(int argc, char** argv) {
       options.json ? format_json_report(options, result) : format_text_report(options, result);
   std::fputs(report.c_str(), stdout);
   if (options.json) std::fputc('\n', stdout);
+  if (result.connections_lost) {
+    std::fprintf(stderr, "kioku-bench: every connection was lost; the run ended early\n");
+    return 3;
+  }
   return 0;
 }
