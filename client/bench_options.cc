@@ -45,10 +45,10 @@ void add_bench_options(CLI::App& app, BenchOptions& o, RawBenchOptions& raw) {
   app.add_option("--distribution", raw.distribution,
                  "Key popularity: uniform, or zipf:S (Zipf with exponent S, e.g. zipf:0.99)")
       ->capture_default_str();
-  auto* duration = app.add_option("-D,--duration", o.duration_s,
-                                  "Seconds to measure (after --warmup)")
-                       ->capture_default_str()
-                       ->check(CLI::PositiveNumber);
+  auto* duration =
+      app.add_option("-D,--duration", o.duration_s, "Seconds to measure (after --warmup)")
+          ->capture_default_str()
+          ->check(CLI::PositiveNumber);
   app.add_option("-n,--requests", o.requests,
                  "Measure this many requests in total instead of a duration")
       ->excludes(duration)
@@ -147,8 +147,8 @@ std::optional<std::string> finish_bench_options(const RawBenchOptions& raw, Benc
            std::to_string(kMaxValueSize) + ", got '" + raw.value_size + "'";
   }
   if (!parse_distribution(raw.distribution, &o.zipf, &o.zipf_s)) {
-    return "--distribution: expected uniform or zipf:S with 0 < S <= 10, got '" +
-           raw.distribution + "'";
+    return "--distribution: expected uniform or zipf:S with 0 < S <= 10, got '" + raw.distribution +
+           "'";
   }
   if (raw.protocol != "text") {
     return "--protocol: only 'text' is implemented, got '" + raw.protocol + "'";
@@ -169,13 +169,12 @@ std::optional<std::string> finish_bench_options(const RawBenchOptions& raw, Benc
   }
   if (o.rate > 0 && o.rate < 1e-3) return "--rate: too low";
   // Every connection holds --pipeline requests (and room for their replies) in memory.
-  const double buffer_bytes = static_cast<double>(o.connections) * o.pipeline *
-                              (static_cast<double>(o.value_max) + 512);
+  const double buffer_bytes =
+      static_cast<double>(o.connections) * o.pipeline * (static_cast<double>(o.value_max) + 512);
   if (buffer_bytes > kMaxBufferBytes) {
     return "--connections x --pipeline x --value-size needs " +
            std::to_string(static_cast<uint64_t>(buffer_bytes / (1 << 20))) +
-           " MiB of buffers; the limit is " + std::to_string(kMaxBufferBytes / (1 << 20)) +
-           " MiB";
+           " MiB of buffers; the limit is " + std::to_string(kMaxBufferBytes / (1 << 20)) + " MiB";
   }
   return std::nullopt;
 }

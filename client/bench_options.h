@@ -60,8 +60,7 @@ void add_bench_options(CLI::App& app, BenchOptions& options, RawBenchOptions& ra
 
 // Checks `raw` and the numeric options together and fills the derived fields of `options`;
 // returns an error message, or nothing when the options are usable.
-std::optional<std::string> finish_bench_options(const RawBenchOptions& raw,
-                                                BenchOptions& options);
+std::optional<std::string> finish_bench_options(const RawBenchOptions& raw, BenchOptions& options);
 
 // Pieces of finish_bench_options, exposed for tests. Each returns false on malformed input.
 bool parse_server(std::string_view text, std::string* host, uint16_t* port);

@@ -116,7 +116,8 @@ std::string format_text_report(const BenchOptions& o, const BenchResult& r) {
   appendf(&out, "\ngets        %llu hits, %llu misses (hit ratio %.2f%%)\n",
           static_cast<unsigned long long>(t.hits), static_cast<unsigned long long>(t.misses),
           lookups ? 100.0 * static_cast<double>(t.hits) / static_cast<double>(lookups) : 0.0);
-  appendf(&out, "errors      %llu (error replies %llu, protocol %llu, timeouts %llu, "
+  appendf(&out,
+          "errors      %llu (error replies %llu, protocol %llu, timeouts %llu, "
           "connection %llu)\n",
           static_cast<unsigned long long>(t.total_errors()),
           static_cast<unsigned long long>(t.error_replies),
@@ -130,8 +131,7 @@ std::string format_json_report(const BenchOptions& o, const BenchResult& r) {
   const Tally& t = r.tally;
   const double e = r.elapsed_s > 0 ? r.elapsed_s : 1.0;
   std::string out = "{";
-  appendf(&out, "\"server\":\"%s:%u\",\"protocol\":\"text\",", json_escape(o.host).c_str(),
-          o.port);
+  appendf(&out, "\"server\":\"%s:%u\",\"protocol\":\"text\",", json_escape(o.host).c_str(), o.port);
   appendf(&out,
           "\"threads\":%u,\"connections\":%u,\"pipeline\":%u,\"ratio\":\"%u:%u\","
           "\"value_size\":[%u,%u],\"keys\":%llu,\"distribution\":\"",
@@ -147,8 +147,8 @@ std::string format_json_report(const BenchOptions& o, const BenchResult& r) {
           static_cast<unsigned long long>(r.prefill_errors), r.elapsed_s);
   Histogram all = t.latency_ns[0];
   all.merge(t.latency_ns[1]);
-  appendf(&out, "\"ops\":%llu,\"ops_per_sec\":%.3f,", static_cast<unsigned long long>(t.total_ops()),
-          static_cast<double>(t.total_ops()) / e);
+  appendf(&out, "\"ops\":%llu,\"ops_per_sec\":%.3f,",
+          static_cast<unsigned long long>(t.total_ops()), static_cast<double>(t.total_ops()) / e);
   json_latency(&out, all);
   constexpr std::array<std::string_view, kOpTypeCount> kNames = {"get", "set"};
   for (std::size_t i = 0; i < kOpTypeCount; ++i) {

@@ -19,10 +19,10 @@ struct Tally {
   std::array<Histogram, kOpTypeCount> latency_ns;
   uint64_t hits = 0;
   uint64_t misses = 0;
-  uint64_t error_replies = 0;     // ERROR / CLIENT_ERROR / SERVER_ERROR, and sets not STORED
-  uint64_t protocol_errors = 0;   // bytes that cannot be a reply: connection dropped
-  uint64_t timeouts = 0;          // requests unanswered after --timeout: connection dropped
-  uint64_t connection_errors = 0; // requests lost to a reset / closed connection
+  uint64_t error_replies = 0;      // ERROR / CLIENT_ERROR / SERVER_ERROR, and sets not STORED
+  uint64_t protocol_errors = 0;    // bytes that cannot be a reply: connection dropped
+  uint64_t timeouts = 0;           // requests unanswered after --timeout: connection dropped
+  uint64_t connection_errors = 0;  // requests lost to a reset / closed connection
 
   uint64_t total_ops() const;
   uint64_t total_errors() const;
@@ -31,8 +31,8 @@ struct Tally {
 
 struct BenchResult {
   Tally tally;
-  double elapsed_s = 0;      // the measured window
-  uint64_t prefilled = 0;    // keys set by --prefill
+  double elapsed_s = 0;    // the measured window
+  uint64_t prefilled = 0;  // keys set by --prefill
   uint64_t prefill_errors = 0;
   double prefill_s = 0;
   bool connections_lost = false;  // the run ended early: every connection was given up

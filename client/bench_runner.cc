@@ -38,7 +38,7 @@ namespace {
 
 constexpr uint64_t kNsPerSec = 1'000'000'000;
 constexpr uint64_t kNsPerMs = 1'000'000;
-constexpr std::size_t kPrefillDepth = 32;  // sets in flight per connection while prefilling
+constexpr std::size_t kPrefillDepth = 32;          // sets in flight per connection while prefilling
 constexpr std::size_t kPrefillBytes = 256 * 1024;  // ...unless that many bytes are reached
 constexpr uint64_t kReconnectDelayNs = 100 * kNsPerMs;
 constexpr int kMaxEpollWaitMs = 10;  // how late a worker may notice a phase change or timeout
@@ -166,7 +166,7 @@ struct InFlight {
   uint64_t scheduled_ns;  // latency counts from here
   uint64_t sent_ns;       // timeouts count from here
   OpType op;
-  bool measured;          // issued inside the measured window
+  bool measured;  // issued inside the measured window
 };
 
 struct Connection {
@@ -295,8 +295,9 @@ class Worker {
     if (op == OpType::kGet) {
       n = codec_.compose_get(space, key);
     } else {
-      const uint32_t size = o_.value_min + static_cast<uint32_t>(rng_.below(
-                                               uint64_t{o_.value_max} - o_.value_min + 1));
+      const uint32_t size =
+          o_.value_min +
+          static_cast<uint32_t>(rng_.below(uint64_t{o_.value_max} - o_.value_min + 1));
       n = codec_.compose_set(space, key, std::string_view(shared_.values.data(), size));
     }
     c.out_len += n;  // buffers are sized for the deepest pipeline, so n is never 0
@@ -307,7 +308,7 @@ class Worker {
 
   OpType pick_op() {
     return rng_.below(uint64_t{o_.get_weight} + o_.set_weight) < o_.get_weight ? OpType::kGet
-                                                                                : OpType::kSet;
+                                                                               : OpType::kSet;
   }
 
   bool may_issue(bool measuring) const {
@@ -445,7 +446,8 @@ class Worker {
 
   void fail(Connection& c, Failure why, uint64_t now) {
     uint64_t measured = 0;
-    for (std::size_t i = 0; i < c.count; ++i) measured += c.ring[(c.head + i) % c.ring.size()].measured;
+    for (std::size_t i = 0; i < c.count; ++i)
+      measured += c.ring[(c.head + i) % c.ring.size()].measured;
     bump(live_.errors, c.count);
     if (prefilling_) prefill_errors_ += c.count;
     switch (why) {
@@ -610,8 +612,8 @@ bool run_bench(const BenchOptions& o, BenchResult* result, std::string* error) {
     std::vector<UniqueFd> fds;
     for (unsigned i = 0; i < count; ++i) {
       int err = 0;
-      UniqueFd fd = connect_with_timeout(shared.address,
-                                         static_cast<int>(o.timeout_s * 1000), &err);
+      UniqueFd fd =
+          connect_with_timeout(shared.address, static_cast<int>(o.timeout_s * 1000), &err);
       if (!fd) {
         *error = "cannot connect to " + o.host + ":" + std::to_string(o.port) + ": " +
                  std::strerror(err);
@@ -627,7 +629,8 @@ bool run_bench(const BenchOptions& o, BenchResult* result, std::string* error) {
   struct sigaction action {};
   action.sa_handler = on_interrupt;
   sigemptyset(&action.sa_mask);
-  struct sigaction old_int {}, old_term {};
+  struct sigaction old_int {
+  }, old_term{};
   sigaction(SIGINT, &action, &old_int);
   sigaction(SIGTERM, &action, &old_term);
 
@@ -641,8 +644,7 @@ bool run_bench(const BenchOptions& o, BenchResult* result, std::string* error) {
   const uint64_t load_start = now_ns();
   uint64_t measure_start = load_start;
   shared.load_start_ns = load_start;
-  shared.phase.store(o.warmup_s > 0 ? Phase::kWarmup : Phase::kMeasure,
-                     std::memory_order_release);
+  shared.phase.store(o.warmup_s > 0 ? Phase::kWarmup : Phase::kMeasure, std::memory_order_release);
   shared.barrier.arrive_and_wait();  // go
 
   const uint64_t warmup_end = load_start + static_cast<uint64_t>(o.warmup_s * 1e9);
@@ -682,13 +684,12 @@ bool run_bench(const BenchOptions& o, BenchResult* result, std::string* error) {
       }
       if (!o.quiet) {
         const double secs = static_cast<double>(now - last_tick) / 1e9;
-        std::fprintf(stderr, "[%5.0fs] %-7s %12.0f ops/s  hit %6.2f%%  errors %llu\n",
-                     static_cast<double>(now - load_start) / 1e9,
-                     phase == Phase::kWarmup ? "warmup" : "run",
-                     static_cast<double>(completed - last_completed) / secs,
-                     lookups ? 100.0 * static_cast<double>(hits) / static_cast<double>(lookups)
-                             : 0.0,
-                     static_cast<unsigned long long>(errors));
+        std::fprintf(
+            stderr, "[%5.0fs] %-7s %12.0f ops/s  hit %6.2f%%  errors %llu\n",
+            static_cast<double>(now - load_start) / 1e9, phase == Phase::kWarmup ? "warmup" : "run",
+            static_cast<double>(completed - last_completed) / secs,
+            lookups ? 100.0 * static_cast<double>(hits) / static_cast<double>(lookups) : 0.0,
+            static_cast<unsigned long long>(errors));
       }
       last_completed = completed;
       last_tick = now;

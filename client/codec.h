@@ -27,8 +27,8 @@ enum class ReplyStatus : uint8_t {
 };
 
 enum class ReplyKind : uint8_t {
-  kHit,          // get: at least one VALUE, then END
-  kMiss,         // get: END alone
+  kHit,   // get: at least one VALUE, then END
+  kMiss,  // get: END alone
   kStored,
   kNotStored,
   kExists,

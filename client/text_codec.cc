@@ -96,8 +96,7 @@ Reply parse_get_reply(std::string_view in) {
         break;
     }
     if (line == "END") {
-      return Reply{ReplyStatus::kReply, next, values ? ReplyKind::kHit : ReplyKind::kMiss,
-                   values};
+      return Reply{ReplyStatus::kReply, next, values ? ReplyKind::kHit : ReplyKind::kMiss, values};
     }
     ReplyKind error_kind;
     if (classify_error(line, &error_kind)) {

@@ -68,11 +68,16 @@ TEST_CASE("a full command line fills the options") {
   RawBenchOptions raw;
   CLI::App app;
   add_bench_options(app, o, raw);
-  std::vector<std::string> args = {"--json",   "--prefill", "--rate",       "5000",
-                                   "--keys",   "1000",      "--value-size", "10-20",
-                                   "--ratio",  "50:50",     "--distribution", "zipf:1.1",
-                                   "--server", "localhost:1234", "--requests", "100",
-                                   "--threads", "2",        "--connections", "4"};
+  std::vector<std::string> args = {"--json",         "--prefill",
+                                   "--rate",         "5000",
+                                   "--keys",         "1000",
+                                   "--value-size",   "10-20",
+                                   "--ratio",        "50:50",
+                                   "--distribution", "zipf:1.1",
+                                   "--server",       "localhost:1234",
+                                   "--requests",     "100",
+                                   "--threads",      "2",
+                                   "--connections",  "4"};
   std::reverse(args.begin(), args.end());  // CLI11 takes a reversed vector
   app.parse(args);
   REQUIRE_FALSE(finish_bench_options(raw, o).has_value());

@@ -69,8 +69,8 @@ const std::vector<Case> kCases = {
     {"ERROR\r\n", OpType::kGet, ReplyKind::kError, 0},
     {"EXISTS\r\n", OpType::kSet, ReplyKind::kExists, 0},
     {"NOT_FOUND\r\n", OpType::kSet, ReplyKind::kNotFound, 0},
-    {"VALUE big 0 300\r\n" + std::string(300, 'v') + "\r\nEND\r\n", OpType::kGet,
-     ReplyKind::kHit, 1},
+    {"VALUE big 0 300\r\n" + std::string(300, 'v') + "\r\nEND\r\n", OpType::kGet, ReplyKind::kHit,
+     1},
 };
 
 std::string stream() {
@@ -145,8 +145,8 @@ TEST_CASE("malformed replies are protocol errors") {
     INFO(bad);
     CHECK(parse_text_reply(bad, OpType::kGet).status == ReplyStatus::kProtocolError);
   }
-  for (const char* bad : {"END\r\n", "VALUE k 0 1\r\na\r\nEND\r\n", "STORED\n", "STOREDX\r\n",
-                          "ERRORS\r\n"}) {
+  for (const char* bad :
+       {"END\r\n", "VALUE k 0 1\r\na\r\nEND\r\n", "STORED\n", "STOREDX\r\n", "ERRORS\r\n"}) {
     INFO(bad);
     CHECK(parse_text_reply(bad, OpType::kSet).status == ReplyStatus::kProtocolError);
   }
