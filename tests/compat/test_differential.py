@@ -29,8 +29,9 @@ VALUE_RE = re.compile(rb"VALUE (\S+) (\d+) (\d+)( \d+)?\r\n")
 class Gen:
     """Builds commands; a command is a list of parts, CAS placeholders resolved per server."""
 
-    def __init__(self, seed):
+    def __init__(self, seed, batched):
         self.rng = random.Random(seed)
+        self.batched = batched
         self.num_value = {}  # what we last *set* on counters (to keep them < 2^63)
 
     def word(self):
@@ -73,11 +74,16 @@ class Gen:
         if x < 0.87:
             return [b"verbosity 0%s\r\n" % nr]
         # malformed, each self-contained (never leaves the server waiting for data)
+        if not self.batched and r.random() < 0.1:
+            # memcached 1.6.18 drops the still-unsent reply of the previous
+            # command when a pipelined get has a key over 250 bytes; kiokud
+            # must not copy that, so this one is only sent one command at a time.
+            return [b"get %s %s\r\n" % (k, b"k" * 251)]
         return [r.choice([
             b"bogus\r\n", b"\r\n", b"GET a\r\n", b"get\r\n", b"set %s\r\n" % k,
             b"set %s 0 0 abc\r\nx\r\n" % k, b"set %s abc 0 1\r\nx\r\n" % k, b"set %s 0 0 -1\r\n" % k,
             b"set %s 0 0 1\r\nxyz\r\n" % k, b"set %s 0 0 1 noreply\r\nxyz\r\n" % k,
-            b"set %s 0 0 1\r\n" % (b"k" * 251) + b"x\r\n", b"get %s\r\n" % (b"k" * 251),
+            b"set %s 0 0 1\r\n" % (b"k" * 251) + b"x\r\n",
             b"incr %s abc\r\n" % k, b"decr %s -1\r\n" % k, b"incr %s\r\n" % k, b"touch %s abc\r\n" % k,
             b"delete %s 5\r\n" % k, b"cas %s 0 0 1\r\nx\r\n" % k, b"flush_all abc\r\n", b"gat abc %s\r\n" % k,
             b"verbosity\r\n",
@@ -130,7 +136,7 @@ def normalise(reply):
 
 
 def run_stream(seed, batches, batch_size):
-    gen = Gen(seed)
+    gen = Gen(seed, batch_size > 1)
     with Server(FLAGS) as a, Server(FLAGS, kind="memcached") as b:
         left, right = Side(a), Side(b)
         for bi in range(batches):
