@@ -3,12 +3,16 @@
 # Fast path: when dpkg already reports every package installed, apt is not touched.
 set -euo pipefail
 
+# Usage: deps.sh [--build-only]
+# --build-only installs just what building kiokud needs (scripts/start.sh uses it): the test
+# tools include Debian's memcached, whose service would otherwise compete for port 11211.
 packages=(
   cmake ninja-build g++ pkg-config
   libevent-dev libjemalloc-dev libcli11-dev catch2
-  memcached libmemcached-tools
-  python3 python3-pymemcache python3-pylibmc
 )
+if [[ "${1:-}" != "--build-only" ]]; then
+  packages+=(memcached libmemcached-tools python3 python3-pymemcache python3-pylibmc)
+fi
 
 missing=()
 for pkg in "${packages[@]}"; do
