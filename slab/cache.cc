@@ -66,14 +66,16 @@ bool parse_u64(std::string_view s, uint64_t* out) {
 struct Cache::Impl {
   explicit Impl(const CacheConfig& c)
       : config(c),
-        header(Item::header_size(c.use_cas, false)),
+        header(Item::header_size(c.use_cas, true)),
         clock(c.process_started),
         slabs(c, header),
         locks(std::min(kMaxStripePower, c.hashpower_init)),
         table(c.hashpower_init, locks) {}
 
   CacheConfig config;
-  std::size_t header;  // without client flags: what chunk sizing and size checks use
+  // Worst-case header (with client flags): what chunk sizing and size limits use, so that
+  // item_size_ok(), which is not told the flags, agrees with what allocation accepts.
+  std::size_t header;
   Clock clock;
   SlabAllocator slabs;
   ItemLocks locks;
@@ -479,6 +481,7 @@ StoreResult Cache::allocate(StoreMode mode, std::string_view key, uint32_t flags
 }
 
 StoreResult Cache::commit(StoreMode mode, ItemRef& item, uint64_t cas_in, uint64_t* cas_out) {
+  if (!item || item.item_->is_linked()) return StoreResult::kNotStored;  // misuse, not a crash
   const StoreResult r = impl_->commit(mode, item.item_, cas_in, cas_out);
   item.reset();
   return r;

@@ -61,7 +61,10 @@ struct Item {
   bool has_cas() const { return (bits() & kItemHasCas) != 0; }
   bool is_linked() const { return (bits() & kItemLinked) != 0; }
   bool is_fetched() const { return (bits() & kItemFetched) != 0; }
-  void set_flag(uint8_t f) { iflags.fetch_or(f, std::memory_order_relaxed); }
+  // Read first: the get path sets kItemFetched on every hit and an RMW would dirty the line.
+  void set_flag(uint8_t f) {
+    if ((bits() & f) != f) iflags.fetch_or(f, std::memory_order_relaxed);
+  }
   void clear_flag(uint8_t f) { iflags.fetch_and(static_cast<uint8_t>(~f), std::memory_order_relaxed); }
 
   char* base() { return reinterpret_cast<char*>(this); }

@@ -185,3 +185,16 @@ TEST_CASE("raising the memory limit lets the cache grow", "[slab][eviction]") {
   CHECK(cache.stats().total_malloced > 2u << 20);
   CHECK(cache.stats().total_malloced <= 8u << 20);
 }
+
+TEST_CASE("a failed add bumps the existing item like a read", "[slab][eviction]") {
+  Cache cache(two_page_config());
+  const uint64_t cap = capacity(cache);
+  const std::string value(kValueSize, 'v');
+  cache.tick(kStart);
+  for (int i = 0; i < 100; ++i) REQUIRE(set(cache, key("old", i), value) == StoreResult::kStored);
+  cache.tick(kStart + 61);
+  REQUIRE(cache.store(StoreMode::kAdd, "old0", 0, 0, value) == StoreResult::kNotStored);
+  for (uint64_t i = 0; i < cap - 50; ++i) REQUIRE(set(cache, key("new", static_cast<int>(i)), value) == StoreResult::kStored);
+  CHECK(cache.get("old0"));
+  CHECK_FALSE(cache.get("old1"));
+}
