@@ -260,14 +260,16 @@ struct Cache::Impl {
     const uint64_t hv = hash_key(key);
     for (;;) {
       Item* old_it;
+      RelTime exptime;  // touch may change it under the lock; flags and bytes are immutable
       {
         std::lock_guard lock(locks.for_hash(hv));
         old_it = find_live(key, hv);
         if (old_it == nullptr) return StoreResult::kNotStored;
         old_it->refcount.fetch_add(1, std::memory_order_relaxed);  // pin: bytes stay put
+        exptime = old_it->exptime;
       }
       StoreResult err = StoreResult::kStored;  // detail unused: see below
-      Item* combined = alloc_item(key, old_it->flags(), old_it->exptime,
+      Item* combined = alloc_item(key, old_it->flags(), exptime,
                                   std::size_t{old_it->nbytes} + piece->nbytes, &err);
       if (combined == nullptr) {
         // memcached 1.6.18 answers NOT_STORED when the combined item cannot be allocated,
@@ -339,6 +341,7 @@ struct Cache::Impl {
     const uint64_t hv = hash_key(key);
     for (;;) {
       Item* old_it;
+      RelTime exptime = 0;
       uint64_t value = 0;
       char buf[24];
       std::size_t len = 0;
@@ -365,9 +368,10 @@ struct Cache::Impl {
           return {DeltaStatus::kOk, value};
         }
         old_it->refcount.fetch_add(1, std::memory_order_relaxed);
+        exptime = old_it->exptime;
       }
       StoreResult err = StoreResult::kStored;
-      Item* fresh = alloc_item(key, old_it->flags(), old_it->exptime, len, &err);
+      Item* fresh = alloc_item(key, old_it->flags(), exptime, len, &err);
       if (fresh == nullptr) {
         release(old_it);
         return {DeltaStatus::kNoMemory, 0};

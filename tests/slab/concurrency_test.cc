@@ -153,3 +153,27 @@ TEST_CASE("readers see whole values while writers overwrite and evict", "[slab][
   CHECK(cache.stats().evictions > 0);
   CHECK(cache.stats().total_malloced <= 2u << 20);
 }
+
+TEST_CASE("append, incr and touch race on the same keys without losing updates", "[slab][concurrency]") {
+  Cache cache(small_config());
+  REQUIRE(set(cache, "log", "") == StoreResult::kStored);
+  REQUIRE(set(cache, "n", "0") == StoreResult::kStored);
+  constexpr int kThreads = 4;
+  constexpr int kOps = 2000;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kOps; ++i) {
+        if (t % 2 == 0) {
+          cache.store(StoreMode::kAppend, "log", 0, 0, "x");
+        } else {
+          cache.delta("n", true, 1, nullptr);
+        }
+        cache.touch(t % 2 == 0 ? "n" : "log", 1000 + i);
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  CHECK(value_of(cache, "log")->size() == kThreads / 2 * kOps);
+  CHECK(std::stoull(*value_of(cache, "n")) == kThreads / 2 * kOps);
+}
