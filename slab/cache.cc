@@ -29,8 +29,8 @@ namespace kioku::slab {
 namespace {
 
 constexpr uint32_t kMaxStripePower = 13;
-constexpr int kAllocTries = 10;   // evict-and-retry rounds before giving up
-constexpr int kEvictSearch = 5;   // items looked at from the LRU tail per round (memcached)
+constexpr int kAllocTries = 10;  // evict-and-retry rounds before giving up
+constexpr int kEvictSearch = 5;  // items looked at from the LRU tail per round (memcached)
 
 // memcached's safe_strtoull over a value that is not NUL-terminated: optional leading space,
 // optional sign, digits, then end of value or a space; no overflow; "-N" only if it does not
@@ -93,9 +93,13 @@ struct Cache::Impl {
   std::atomic<uint64_t> get_expired{0};
   std::atomic<uint64_t> get_flushed{0};
 
-  uint64_t next_cas() { return config.use_cas ? cas_counter.fetch_add(1, std::memory_order_relaxed) + 1 : 0; }
+  uint64_t next_cas() {
+    return config.use_cas ? cas_counter.fetch_add(1, std::memory_order_relaxed) + 1 : 0;
+  }
 
-  bool is_expired(const Item* it, RelTime now) const { return it->exptime != 0 && it->exptime <= now; }
+  bool is_expired(const Item* it, RelTime now) const {
+    return it->exptime != 0 && it->exptime <= now;
+  }
   // memcached's item_is_flushed(), with the CAS refinement that makes a set in the same
   // second as flush_all survive.
   bool is_flushed(const Item* it, RelTime now) const {
@@ -104,7 +108,8 @@ struct Cache::Impl {
     if (live > now) return false;
     const uint64_t ocas = oldest_cas.load(std::memory_order_relaxed);
     const uint64_t cas = it->cas();
-    return it->time.load(std::memory_order_relaxed) <= live || (ocas != 0 && cas != 0 && cas < ocas);
+    return it->time.load(std::memory_order_relaxed) <= live ||
+           (ocas != 0 && cas != 0 && cas < ocas);
   }
 
   // --- with the key's stripe lock held -------------------------------------------------------
@@ -349,7 +354,8 @@ struct Cache::Impl {
         std::lock_guard lock(locks.for_hash(hv));
         old_it = find_live(key, hv);
         if (old_it == nullptr) return {DeltaStatus::kNotFound, 0};
-        if (old_it->nbytes == 0 || !parse_u64(old_it->value(), &value)) return {DeltaStatus::kNonNumeric, 0};
+        if (old_it->nbytes == 0 || !parse_u64(old_it->value(), &value))
+          return {DeltaStatus::kNonNumeric, 0};
         if (increment) {
           value += amount;  // wraps at 2^64, as memcached
         } else {
@@ -465,7 +471,8 @@ StoreResult Cache::store(StoreMode mode, std::string_view key, uint32_t flags, i
                          std::string_view value, uint64_t cas_in, uint64_t* cas_out) {
   if (value.size() > UINT32_MAX) return StoreResult::kTooLarge;
   ItemRef ref;
-  const StoreResult r = allocate(mode, key, flags, exptime, static_cast<uint32_t>(value.size()), &ref);
+  const StoreResult r =
+      allocate(mode, key, flags, exptime, static_cast<uint32_t>(value.size()), &ref);
   if (r != StoreResult::kStored) return r;
   if (!value.empty()) std::memcpy(ref.mutable_value().data(), value.data(), value.size());
   return commit(mode, ref, cas_in, cas_out);
@@ -477,7 +484,8 @@ StoreResult Cache::allocate(StoreMode mode, std::string_view key, uint32_t flags
   Item* it = impl_->alloc_item(key, flags, impl_->clock.realtime(exptime), value_length, &err);
   if (it == nullptr) {
     // memcached: a failed set must not leave the old value to be served.
-    if (mode == StoreMode::kSet && !key.empty() && key.size() <= kMaxKeyLength) impl_->remove_key(key);
+    if (mode == StoreMode::kSet && !key.empty() && key.size() <= kMaxKeyLength)
+      impl_->remove_key(key);
     return err;
   }
   *out = ItemRef(this, it);
@@ -561,7 +569,8 @@ std::vector<ItemClassStats> Cache::item_stats() const {
     ItemClassStats s;
     s.id = id;
     s.number = l.count;
-    if (l.tail != nullptr) s.age = now - std::min(now, l.tail->time.load(std::memory_order_relaxed));
+    if (l.tail != nullptr)
+      s.age = now - std::min(now, l.tail->time.load(std::memory_order_relaxed));
     s.mem_requested = l.bytes;
     s.evicted = c.evicted;
     s.evicted_nonzero = c.evicted_nonzero;

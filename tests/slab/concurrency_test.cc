@@ -1,8 +1,7 @@
 // tests/slab/concurrency_test.cc — many threads at once: hash table growth under load, exact
 // incr totals, and readers racing with overwrites and eviction.
-#include <catch2/catch.hpp>
-
 #include <atomic>
+#include <catch2/catch.hpp>
 #include <chrono>
 #include <random>
 #include <string>
@@ -98,7 +97,8 @@ TEST_CASE("concurrent incr on shared keys gives exact totals", "[slab][concurren
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&, t] {
       for (int i = 0; i < kIncrs; ++i) {
-        if (cache.delta(keys[(i + t) % 4], true, 1, nullptr).status != DeltaStatus::kOk) failures.fetch_add(1);
+        if (cache.delta(keys[(i + t) % 4], true, 1, nullptr).status != DeltaStatus::kOk)
+          failures.fetch_add(1);
       }
     });
   }
@@ -113,7 +113,8 @@ TEST_CASE("concurrent incr on shared keys gives exact totals", "[slab][concurren
   }
 }
 
-TEST_CASE("readers see whole values while writers overwrite and evict", "[slab][concurrency][pin]") {
+TEST_CASE("readers see whole values while writers overwrite and evict",
+          "[slab][concurrency][pin]") {
   CacheConfig config = small_config();
   config.memory_limit = 2u << 20;
   Cache cache(config);
@@ -139,7 +140,8 @@ TEST_CASE("readers see whole values while writers overwrite and evict", "[slab][
         hits.fetch_add(1, std::memory_order_relaxed);
         const std::string_view v = ref.value();
         std::this_thread::yield();  // give writers time to replace or evict it
-        if (v.size() != 900 || v.find_first_not_of(v[0]) != std::string_view::npos) torn.fetch_add(1);
+        if (v.size() != 900 || v.find_first_not_of(v[0]) != std::string_view::npos)
+          torn.fetch_add(1);
       }
     });
   }
@@ -154,7 +156,8 @@ TEST_CASE("readers see whole values while writers overwrite and evict", "[slab][
   CHECK(cache.stats().total_malloced <= 2u << 20);
 }
 
-TEST_CASE("append, incr and touch race on the same keys without losing updates", "[slab][concurrency]") {
+TEST_CASE("append, incr and touch race on the same keys without losing updates",
+          "[slab][concurrency]") {
   Cache cache(small_config());
   REQUIRE(set(cache, "log", "") == StoreResult::kStored);
   REQUIRE(set(cache, "n", "0") == StoreResult::kStored);

@@ -1,6 +1,5 @@
 // tests/slab/store_test.cc — store modes, CAS and item size limits.
 #include <catch2/catch.hpp>
-
 #include <set>
 #include <string>
 
@@ -79,13 +78,15 @@ TEST_CASE("append and prepend keep the old flags and expiry", "[slab][store]") {
   CHECK_FALSE(cache.get("k"));
 }
 
-TEST_CASE("append beyond the item size limit is not stored and keeps the old value", "[slab][store]") {
+TEST_CASE("append beyond the item size limit is not stored and keeps the old value",
+          "[slab][store]") {
   CacheConfig config = small_config();
   config.item_size_max = 2048;
   Cache cache(config);
   REQUIRE(set(cache, "k", std::string(1500, 'x')) == StoreResult::kStored);
   // memcached 1.6.18 answers NOT_STORED here (checked against the real server).
-  CHECK(cache.store(StoreMode::kAppend, "k", 0, 0, std::string(1000, 'y')) == StoreResult::kNotStored);
+  CHECK(cache.store(StoreMode::kAppend, "k", 0, 0, std::string(1000, 'y')) ==
+        StoreResult::kNotStored);
   CHECK(value_of(cache, "k") == std::string(1500, 'x'));
 }
 
@@ -117,7 +118,8 @@ TEST_CASE("every successful store gets a new unique cas", "[slab][store][cas]") 
   }
   CHECK(seen.size() == 200);
   uint64_t append_cas = 0;
-  REQUIRE(cache.store(StoreMode::kAppend, "same", 0, 0, "x", 0, &append_cas) == StoreResult::kStored);
+  REQUIRE(cache.store(StoreMode::kAppend, "same", 0, 0, "x", 0, &append_cas) ==
+          StoreResult::kStored);
   CHECK(seen.count(append_cas) == 0);
 }
 
@@ -162,7 +164,8 @@ TEST_CASE("a too large set removes the old value", "[slab][store][size]") {
 TEST_CASE("a too large add or replace leaves the old value", "[slab][store][size]") {
   Cache cache(small_config());
   REQUIRE(set(cache, "k", "old") == StoreResult::kStored);
-  CHECK(cache.store(StoreMode::kReplace, "k", 0, 0, std::string(2 << 20, 'v')) == StoreResult::kTooLarge);
+  CHECK(cache.store(StoreMode::kReplace, "k", 0, 0, std::string(2 << 20, 'v')) ==
+        StoreResult::kTooLarge);
   CHECK(value_of(cache, "k") == "old");
 }
 
