@@ -440,6 +440,7 @@ void ItemRef::reset() {
   }
 }
 
+// Accessors require a non-empty ref, like std::optional::operator*.
 std::string_view ItemRef::key() const { return item_->key(); }
 std::string_view ItemRef::value() const { return item_->value(); }
 std::span<char> ItemRef::mutable_value() { return item_->mutable_value(); }
