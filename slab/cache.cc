@@ -13,11 +13,13 @@
 #include "slab/cache.h"
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <charconv>
 #include <cstring>
 #include <mutex>
 
+#include "slab/background_work.h"
 #include "slab/clock.h"
 #include "slab/hash_table.h"
 #include "slab/item.h"
@@ -61,6 +63,36 @@ bool parse_u64(std::string_view s, uint64_t* out) {
   return true;
 }
 
+LruPolicy lru_policy(const CacheConfig& c) {
+  LruPolicy p;
+  p.segmented = c.lru_maintainer;
+  p.hot_pct = c.hot_lru_pct;
+  p.warm_pct = c.warm_lru_pct;
+  p.hot_max_factor = c.hot_max_factor;
+  p.warm_max_factor = c.warm_max_factor;
+  p.temp_lru = c.temp_lru;
+  p.temporary_ttl = c.temporary_ttl;
+  return p;
+}
+
+// A get pins with a 16-bit refcount (item.h); past this many pins it reports a miss instead.
+constexpr uint16_t kMaxPins = 60000;
+
+// Counters and state of the background work (maintainer, crawler, rebalancer).
+struct EngineCounters {
+  std::atomic<uint64_t> juggles{0};
+  std::atomic<uint64_t> crawler_starts{0};
+  std::atomic<bool> crawler_running{false};
+  std::array<std::atomic<uint64_t>, kMaxSlabClasses + 1> crawler_reclaimed{};
+  std::array<std::atomic<uint64_t>, kMaxSlabClasses + 1> crawler_checked{};
+  std::atomic<uint64_t> slabs_moved{0};
+  std::atomic<uint64_t> reassign_evictions{0};
+  std::atomic<uint64_t> reassign_busy{0};
+  std::mutex rebalance_mu;  // one rebalancer step at a time; guards the fields below
+  uint8_t move_dst = 0;
+  std::array<uint64_t, kMaxSlabClasses + 1> last_evicted{};
+};
+
 }  // namespace
 
 struct Cache::Impl {
@@ -70,7 +102,10 @@ struct Cache::Impl {
         clock(c.process_started),
         slabs(c, header),
         locks(std::min(kMaxStripePower, c.hashpower_init)),
-        table(c.hashpower_init, locks) {}
+        table(c.hashpower_init, locks, slabs),
+        lru(slabs, lru_policy(c)),
+        crawler_enabled(c.lru_crawler),
+        automove(c.slab_reassign ? c.slab_automove : 0) {}
 
   CacheConfig config;
   // Worst-case header (with client flags): what chunk sizing and size limits use, so that
@@ -81,6 +116,10 @@ struct Cache::Impl {
   ItemLocks locks;
   HashTable table;
   Lru lru;
+  std::atomic<bool> crawler_enabled;
+  std::atomic<uint32_t> automove;
+  EngineCounters engine;
+  std::unique_ptr<BackgroundWork> background;  // started last, stopped first (see ~Cache)
 
   std::atomic<uint64_t> cas_counter{0};
   std::atomic<bool> flush_active{false};
@@ -118,9 +157,10 @@ struct Cache::Impl {
     it->set_cas(next_cas());
     it->time.store(clock.now(), std::memory_order_relaxed);
     it->refcount.fetch_add(1, std::memory_order_relaxed);  // the hash table's reference
-    it->set_flag(kItemLinked);
+    // Release: the slab rebalancer reads the key of a linked item before taking its stripe.
+    it->iflags.fetch_or(kItemLinked, std::memory_order_release);
     table.insert(it, hv);
-    lru.link(it);
+    lru.link(it, clock.now());
     curr_items.fetch_add(1, std::memory_order_relaxed);
     total_items.fetch_add(1, std::memory_order_relaxed);
     bytes.fetch_add(it->total_size(), std::memory_order_relaxed);
@@ -131,7 +171,7 @@ struct Cache::Impl {
     it->clear_flag(kItemLinked);
     table.remove(it, hv);
     if (lru_list != nullptr) {
-      Lru::unlink_locked(*lru_list, it);
+      lru.unlink_locked(*lru_list, it);
     } else {
       lru.unlink(it);
     }
@@ -167,44 +207,59 @@ struct Cache::Impl {
   // --- no stripe lock held --------------------------------------------------------------------
 
   void release(Item* it) {
-    if (it->refcount.fetch_sub(1, std::memory_order_acq_rel) == 1) slabs.free(it->slab_class, it);
+    if (it->refcount.fetch_sub(1, std::memory_order_acq_rel) == 1) slabs.free(slabs.class_of(it), it);
   }
 
-  // Frees one chunk of class id from its LRU tail; false if none could be freed.
+  bool is_dead(const Item* it, RelTime now) const {
+    return is_flushed(it, now) || is_expired(it, now);
+  }
+
+  // Frees one chunk of class id from its LRU tails (COLD first, then HOT, WARM, TEMP); false
+  // if none could be freed. Active items met at COLD's tail move to WARM instead.
   bool evict_one(uint8_t id) {
     Lru::List& list = lru.list(id);
     std::lock_guard lru_lock(list.mu);
     const RelTime now = clock.now();
-    int search = kEvictSearch;
-    for (Item* it = list.tail; it != nullptr && search-- > 0;) {
-      Item* prev = it->lru_prev;
-      const uint64_t hv = hash_key(it->key());
-      std::mutex& stripe = locks.for_hash(hv);
-      if (!stripe.try_lock()) {
-        it = prev;
-        continue;
+    for (const LruSegment seg : {kCold, kHot, kWarm, kTemp}) {
+      int search = kEvictSearch;
+      for (Item* it = lru.item_at(list.seg[seg].tail); it != nullptr && search-- > 0;) {
+        Item* prev = lru.item_at(it->lru_prev);
+        const uint64_t hv = hash_key(it->key());
+        std::mutex& stripe = locks.for_hash(hv);
+        if (!stripe.try_lock()) {
+          it = prev;
+          continue;
+        }
+        std::lock_guard stripe_lock(stripe, std::adopt_lock);
+        // Only the hash link holds it; pins are only added under the stripe lock we hold.
+        if (it->refcount.load(std::memory_order_acquire) != 1) {
+          it = prev;
+          continue;
+        }
+        LruCounters& c = list.counters;
+        if (is_dead(it, now)) {
+          ++c.reclaimed;
+          if (!it->is_fetched()) ++c.expired_unfetched;
+        } else if (!config.evict_to_free) {
+          it = prev;
+          continue;
+        } else if (seg == kCold && it->is_active() && lru.policy().segmented) {
+          it->clear_flag(kItemActive);
+          ++c.moves_to_warm;
+          lru.move_locked(list, it, kWarm);
+          it = prev;
+          continue;
+        } else {
+          ++c.evicted;
+          if (it->exptime != 0) ++c.evicted_nonzero;
+          if (!it->is_fetched()) ++c.evicted_unfetched;
+          if (it->is_active()) ++c.evicted_active;
+          c.evicted_time = now - std::min(now, it->time.load(std::memory_order_relaxed));
+        }
+        ++c.direct_reclaims;
+        unlink(it, hv, &list);
+        return true;
       }
-      std::lock_guard stripe_lock(stripe, std::adopt_lock);
-      // Only the hash link holds it; pins are only added under the stripe lock we hold.
-      if (it->refcount.load(std::memory_order_acquire) != 1) {
-        it = prev;
-        continue;
-      }
-      LruCounters& c = list.counters;
-      if (is_flushed(it, now) || is_expired(it, now)) {
-        ++c.reclaimed;
-        if (!it->is_fetched()) ++c.expired_unfetched;
-      } else if (!config.evict_to_free) {
-        it = prev;
-        continue;
-      } else {
-        ++c.evicted;
-        if (it->exptime != 0) ++c.evicted_nonzero;
-        if (!it->is_fetched()) ++c.evicted_unfetched;
-        c.evicted_time = now - std::min(now, it->time.load(std::memory_order_relaxed));
-      }
-      unlink(it, hv, &list);
-      return true;
     }
     return false;
   }
@@ -219,7 +274,7 @@ struct Cache::Impl {
     const std::size_t header_now = Item::header_size(config.use_cas, flags != 0);
     const std::size_t ntotal = header_now + key.size() + nbytes;
     const uint8_t id = slabs.class_for(ntotal);
-    if (id == 0 || header + key.size() + nbytes > config.item_size_max || nbytes > UINT32_MAX) {
+    if (id == 0 || header + key.size() + nbytes > config.item_size_max || nbytes > kSizeMask) {
       *err = StoreResult::kTooLarge;
       return nullptr;
     }
@@ -237,16 +292,14 @@ struct Cache::Impl {
       return nullptr;
     }
     Item* it = static_cast<Item*>(chunk);
-    it->lru_prev = it->lru_next = it->h_next = nullptr;
+    it->lru_prev = it->lru_next = it->h_next = 0;
     // The chunk is raw memory: start the atomics' lifetimes with placement new.
-    new (&it->refcount) std::atomic<uint32_t>(1);
+    new (&it->refcount) std::atomic<uint16_t>(1);
     new (&it->time) std::atomic<RelTime>(clock.now());
     new (&it->iflags) std::atomic<uint8_t>(0);
     it->exptime = exptime;
-    it->nbytes = static_cast<uint32_t>(nbytes);
     it->nkey = static_cast<uint8_t>(key.size());
-    it->slab_class = id;
-    it->init_flags_and_cas(config.use_cas, flags);
+    it->init_shape(config.use_cas, flags, static_cast<uint32_t>(nbytes));
     std::memcpy(it->payload(), key.data(), key.size());
     return it;
   }
@@ -275,7 +328,7 @@ struct Cache::Impl {
       }
       StoreResult err = StoreResult::kStored;  // detail unused: see below
       Item* combined = alloc_item(key, old_it->flags(), exptime,
-                                  std::size_t{old_it->nbytes} + piece->nbytes, &err);
+                                  std::size_t{old_it->nbytes()} + piece->nbytes(), &err);
       if (combined == nullptr) {
         // memcached 1.6.18 answers NOT_STORED when the combined item cannot be allocated,
         // whether too large or out of memory (checked against the real server).
@@ -315,7 +368,7 @@ struct Cache::Impl {
         break;
       case StoreMode::kAdd:
         if (old_it != nullptr) {
-          lru.bump(old_it, clock.now(), /*try_only=*/false);  // memcached bumps on a failed add
+          lru.touch(old_it, clock.now(), /*try_only=*/false);  // memcached bumps on a failed add
           result = StoreResult::kNotStored;
         }
         break;
@@ -354,7 +407,7 @@ struct Cache::Impl {
         std::lock_guard lock(locks.for_hash(hv));
         old_it = find_live(key, hv);
         if (old_it == nullptr) return {DeltaStatus::kNotFound, 0};
-        if (old_it->nbytes == 0 || !parse_u64(old_it->value(), &value))
+        if (old_it->nbytes() == 0 || !parse_u64(old_it->value(), &value))
           return {DeltaStatus::kNonNumeric, 0};
         if (increment) {
           value += amount;  // wraps at 2^64, as memcached
@@ -363,13 +416,13 @@ struct Cache::Impl {
         }
         len = static_cast<std::size_t>(std::to_chars(buf, buf + sizeof buf, value).ptr - buf);
         old_it->set_flag(kItemFetched);
-        if (len <= old_it->nbytes && old_it->refcount.load(std::memory_order_acquire) == 1) {
+        if (len <= old_it->nbytes() && old_it->refcount.load(std::memory_order_acquire) == 1) {
           // Nobody reads it: rewrite in place, space-padded, as memcached does.
           std::span<char> v = old_it->mutable_value();
           std::memcpy(v.data(), buf, len);
           std::memset(v.data() + len, ' ', v.size() - len);
           old_it->set_cas(next_cas());
-          lru.bump(old_it, clock.now(), /*try_only=*/false);
+          lru.touch(old_it, clock.now(), /*try_only=*/false);
           if (cas_out != nullptr) *cas_out = old_it->cas();
           return {DeltaStatus::kOk, value};
         }
@@ -406,11 +459,12 @@ struct Cache::Impl {
     {
       std::lock_guard lock(locks.for_hash(hv));
       it = find_live(key, hv, &why);
+      if (it != nullptr && pin && it->refcount.load(std::memory_order_relaxed) >= kMaxPins)
+        it = nullptr;
       if (it != nullptr) {
         if (pin) it->refcount.fetch_add(1, std::memory_order_relaxed);
-        it->set_flag(kItemFetched);
         if (exptime != nullptr) it->exptime = clock.realtime(*exptime);
-        lru.bump(it, clock.now(), /*try_only=*/true);
+        lru.touch(it, clock.now(), /*try_only=*/true);
       }
     }
     if (exptime == nullptr) {
@@ -446,12 +500,16 @@ std::string_view ItemRef::value() const { return item_->value(); }
 std::span<char> ItemRef::mutable_value() { return item_->mutable_value(); }
 uint32_t ItemRef::flags() const { return item_->flags(); }
 uint64_t ItemRef::cas() const { return item_->cas(); }
-uint8_t ItemRef::slab_class() const { return item_->slab_class; }
+uint8_t ItemRef::slab_class() const { return cache_->class_of(item_); }
 
 // --- Cache ---------------------------------------------------------------------------------------
 
-Cache::Cache(const CacheConfig& config) : impl_(std::make_unique<Impl>(config)) {}
-Cache::~Cache() = default;
+Cache::Cache(const CacheConfig& config) : impl_(std::make_unique<Impl>(config)) {
+  if (config.background_threads) impl_->background = std::make_unique<BackgroundWork>(*this);
+}
+Cache::~Cache() { impl_->background.reset(); }
+
+uint8_t Cache::class_of(const Item* item) const { return impl_->slabs.class_of(item); }
 
 void Cache::tick(int64_t unix_now) { impl_->clock.set(unix_now); }
 RelTime Cache::now() const { return impl_->clock.public_now(); }
@@ -547,6 +605,7 @@ CacheStats Cache::stats() const {
   s.hash_power_level = d.table.hashpower();
   s.hash_bytes = d.table.bytes();
   s.hash_is_expanding = d.table.expanding();
+  s.slab_global_page_pool = d.slabs.free_pool_pages();
   return s;
 }
 
@@ -561,18 +620,28 @@ std::vector<SlabClassStats> Cache::slab_stats() const {
 
 std::vector<ItemClassStats> Cache::item_stats() const {
   std::vector<ItemClassStats> out;
-  const RelTime now = impl_->clock.now();
-  for (uint32_t id = 1; id <= impl_->slabs.class_count(); ++id) {
+  const Impl& d = *impl_;
+  const RelTime now = d.clock.now();
+  auto age_of = [&](ItemRefId tail) -> uint64_t {
+    const Item* it = d.lru.item_at(tail);
+    return it == nullptr ? 0 : now - std::min(now, it->time.load(std::memory_order_relaxed));
+  };
+  for (uint32_t id = 1; id <= d.slabs.class_count(); ++id) {
     Lru::List& l = impl_->lru.list(static_cast<uint8_t>(id));
     std::lock_guard lock(l.mu);
     const LruCounters& c = l.counters;
-    if (l.count == 0 && c.evicted == 0 && c.reclaimed == 0 && c.outofmemory == 0) continue;
+    if (l.count() == 0 && c.evicted == 0 && c.reclaimed == 0 && c.outofmemory == 0) continue;
     ItemClassStats s;
     s.id = id;
-    s.number = l.count;
-    if (l.tail != nullptr)
-      s.age = now - std::min(now, l.tail->time.load(std::memory_order_relaxed));
-    s.mem_requested = l.bytes;
+    s.number = l.count();
+    s.number_hot = l.seg[kHot].count;
+    s.number_warm = l.seg[kWarm].count;
+    s.number_cold = l.seg[kCold].count;
+    s.number_temp = l.seg[kTemp].count;
+    s.age_hot = age_of(l.seg[kHot].tail);
+    s.age_warm = age_of(l.seg[kWarm].tail);
+    s.age = age_of(l.seg[kCold].tail);
+    s.mem_requested = l.bytes();
     s.evicted = c.evicted;
     s.evicted_nonzero = c.evicted_nonzero;
     s.evicted_time = c.evicted_time;
@@ -580,6 +649,17 @@ std::vector<ItemClassStats> Cache::item_stats() const {
     s.reclaimed = c.reclaimed;
     s.expired_unfetched = c.expired_unfetched;
     s.evicted_unfetched = c.evicted_unfetched;
+    s.evicted_active = c.evicted_active;
+    s.crawler_reclaimed = d.engine.crawler_reclaimed[id].load(std::memory_order_relaxed);
+    s.crawler_items_checked = d.engine.crawler_checked[id].load(std::memory_order_relaxed);
+    s.moves_to_cold = c.moves_to_cold;
+    s.moves_to_warm = c.moves_to_warm;
+    s.moves_within_lru = c.moves_within_lru;
+    s.direct_reclaims = c.direct_reclaims;
+    s.hits_to_hot = l.hits[kHot].load(std::memory_order_relaxed);
+    s.hits_to_warm = l.hits[kWarm].load(std::memory_order_relaxed);
+    s.hits_to_cold = l.hits[kCold].load(std::memory_order_relaxed);
+    s.hits_to_temp = l.hits[kTemp].load(std::memory_order_relaxed);
     out.push_back(s);
   }
   return out;
@@ -588,5 +668,199 @@ std::vector<ItemClassStats> Cache::item_stats() const {
 const CacheConfig& Cache::config() const { return impl_->config; }
 
 void Cache::release(Item* item) { impl_->release(item); }
+
+// --- background engine work --------------------------------------------------------------------
+
+uint64_t Cache::run_lru_maintainer_once() {
+  Impl& d = *impl_;
+  if (!d.lru.policy().segmented) return 0;
+  const RelTime now = d.clock.now();
+  uint64_t moves = 0;
+  for (uint32_t id = 1; id <= d.slabs.class_count(); ++id) {
+    moves += static_cast<uint64_t>(d.lru.juggle(static_cast<uint8_t>(id), now, 500));
+  }
+  d.engine.juggles.fetch_add(1, std::memory_order_relaxed);
+  return moves;
+}
+
+uint64_t Cache::crawl(const std::vector<bool>& classes) {
+  Impl& d = *impl_;
+  d.engine.crawler_starts.fetch_add(1, std::memory_order_relaxed);
+  d.engine.crawler_running.store(true, std::memory_order_relaxed);
+  uint64_t freed = 0;
+  for (uint64_t stripe = 0; stripe < d.locks.count(); ++stripe) {
+    std::lock_guard lock(d.locks.at(stripe));
+    const RelTime now = d.clock.now();
+    d.table.for_each_in_stripe(stripe, [&](Item* it) {
+      const uint8_t id = d.slabs.class_of(it);
+      if (!classes.empty() && (id >= classes.size() || !classes[id])) return;
+      d.engine.crawler_checked[id].fetch_add(1, std::memory_order_relaxed);
+      if (!d.is_dead(it, now)) return;
+      d.engine.crawler_reclaimed[id].fetch_add(1, std::memory_order_relaxed);
+      d.unlink(it, hash_key(it->key()));
+      ++freed;
+    });
+  }
+  d.engine.crawler_running.store(false, std::memory_order_relaxed);
+  return freed;
+}
+
+void Cache::set_lru_crawler(bool enabled) {
+  impl_->crawler_enabled.store(enabled, std::memory_order_relaxed);
+}
+
+bool Cache::lru_crawler_enabled() const {
+  return impl_->crawler_enabled.load(std::memory_order_relaxed);
+}
+
+void Cache::for_each_item(const std::vector<bool>& classes,
+                          const std::function<void(const ItemMetadata&)>& fn) {
+  Impl& d = *impl_;
+  const int64_t origin = d.config.process_started - Clock::kTimeBase;
+  for (uint64_t stripe = 0; stripe < d.locks.count(); ++stripe) {
+    std::lock_guard lock(d.locks.at(stripe));
+    const RelTime now = d.clock.now();
+    d.table.for_each_in_stripe(stripe, [&](Item* it) {
+      const uint8_t id = d.slabs.class_of(it);
+      if (!classes.empty() && (id >= classes.size() || !classes[id])) return;
+      if (d.is_dead(it, now)) return;
+      ItemMetadata m;
+      m.key = it->key();
+      m.exptime = it->exptime == 0 ? -1 : origin + it->exptime;
+      m.last_access = origin + it->time.load(std::memory_order_relaxed);
+      m.cas = it->cas();
+      m.fetched = it->is_fetched();
+      m.slab_class = id;
+      m.size = it->total_size();
+      fn(m);
+    });
+  }
+}
+
+ReassignResult Cache::slabs_reassign(int src, int dst) {
+  Impl& d = *impl_;
+  const int largest = static_cast<int>(d.slabs.class_count());
+  if (src < -1 || src == 0 || src > largest || dst < 0 || dst > largest)
+    return ReassignResult::kBadClass;
+  if (src == dst) return ReassignResult::kSame;
+  std::lock_guard lock(d.engine.rebalance_mu);
+  if (d.slabs.moving_page() != nullptr) return ReassignResult::kBusy;
+  if (src == -1) {
+    for (int id = 1; id <= largest && src == -1; ++id) {
+      if (id != dst && d.slabs.pages_of(static_cast<uint8_t>(id)) > 1) src = id;
+    }
+    if (src == -1) return ReassignResult::kNoSpare;
+  }
+  if (!d.slabs.begin_move(static_cast<uint8_t>(src))) return ReassignResult::kNoSpare;
+  d.engine.move_dst = static_cast<uint8_t>(dst);
+  return ReassignResult::kOk;
+}
+
+void Cache::run_slab_rebalancer_once() {
+  Impl& d = *impl_;
+  std::unique_lock lock(d.engine.rebalance_mu);
+  if (char* page = d.slabs.moving_page(); page != nullptr) {
+    // Empty the page: free every linked item in it (memcached would rescue them into free
+    // chunks; evicting keeps this simple and the page is chosen from a cold class).
+    const uint8_t src = d.slabs.moving_class();
+    const uint32_t size = d.slabs.chunk_size(src);
+    const std::size_t perslab = d.slabs.page_size() / size;
+    for (std::size_t i = 0; i < perslab; ++i) {
+      Item* it = reinterpret_cast<Item*>(page + i * size);
+      if (it->refcount.load(std::memory_order_acquire) == 0) continue;  // free chunk
+      if ((it->iflags.load(std::memory_order_acquire) & kItemLinked) == 0) {
+        d.engine.reassign_busy.fetch_add(1, std::memory_order_relaxed);  // pinned or in flight
+        continue;
+      }
+      const std::string_view key = it->key();
+      const uint64_t hv = hash_key(key);
+      std::lock_guard stripe(d.locks.for_hash(hv));
+      if (d.table.find(key, hv) == it) {
+        d.engine.reassign_evictions.fetch_add(1, std::memory_order_relaxed);
+        d.unlink(it, hv);
+      }
+    }
+    if (d.slabs.move_page_empty()) {
+      d.slabs.finish_move(d.engine.move_dst);
+      d.engine.slabs_moved.fetch_add(1, std::memory_order_relaxed);
+    }
+    return;
+  }
+  const uint32_t mode = d.automove.load(std::memory_order_relaxed);
+  if (mode == 0) return;
+  // Automove: give a page to the class that evicted most since the last look, taken from a
+  // class that did not evict and either has a page's worth of free chunks or whose oldest item
+  // is much older than the evicting class's (mode 1: twice; mode 2: any older).
+  const RelTime now = d.clock.now();
+  int dst = 0;
+  uint64_t dst_evicted = 0;
+  RelTime dst_age = 0;
+  std::array<uint64_t, kMaxSlabClasses + 1> delta{};
+  std::array<RelTime, kMaxSlabClasses + 1> age{};
+  const uint32_t classes = d.slabs.class_count();
+  for (uint32_t id = 1; id <= classes; ++id) {
+    Lru::List& l = d.lru.list(static_cast<uint8_t>(id));
+    std::lock_guard llock(l.mu);
+    delta[id] = l.counters.evicted - d.engine.last_evicted[id];
+    d.engine.last_evicted[id] = l.counters.evicted;
+    const Item* tail = d.lru.item_at(l.seg[kCold].tail);
+    if (tail == nullptr) tail = d.lru.item_at(l.seg[kWarm].tail);
+    if (tail == nullptr) tail = d.lru.item_at(l.seg[kHot].tail);
+    age[id] = tail == nullptr ? 0 : now - std::min(now, tail->time.load(std::memory_order_relaxed));
+    if (delta[id] > dst_evicted) {
+      dst_evicted = delta[id];
+      dst = static_cast<int>(id);
+    }
+  }
+  if (dst == 0) return;
+  dst_age = age[dst];
+  int src = 0;
+  uint64_t best = 0;
+  for (uint32_t id = 1; id <= classes; ++id) {
+    if (static_cast<int>(id) == dst || delta[id] != 0) continue;
+    const SlabClassStats st = d.slabs.class_stats(static_cast<uint8_t>(id));
+    if (st.total_pages < 2) continue;
+    uint64_t score = 0;
+    if (st.free_chunks >= st.chunks_per_page) {
+      score = UINT32_MAX + st.free_chunks / st.chunks_per_page;
+    } else if (age[id] > (mode == 1 ? dst_age * 2 + 1 : dst_age)) {
+      score = age[id] - dst_age + 1;
+    }
+    if (score > best) {
+      best = score;
+      src = static_cast<int>(id);
+    }
+  }
+  if (src == 0) return;
+  if (d.slabs.begin_move(static_cast<uint8_t>(src))) d.engine.move_dst = static_cast<uint8_t>(dst);
+}
+
+void Cache::set_slab_automove(uint32_t mode) {
+  impl_->automove.store(mode, std::memory_order_relaxed);
+}
+
+uint32_t Cache::slab_automove() const { return impl_->automove.load(std::memory_order_relaxed); }
+
+EngineStats Cache::engine_stats() const {
+  const Impl& d = *impl_;
+  EngineStats s;
+  s.lru_maintainer_juggles = d.engine.juggles.load(std::memory_order_relaxed);
+  s.lru_crawler_starts = d.engine.crawler_starts.load(std::memory_order_relaxed);
+  s.lru_crawler_running = d.engine.crawler_running.load(std::memory_order_relaxed);
+  s.slabs_moved = d.engine.slabs_moved.load(std::memory_order_relaxed);
+  s.slab_reassign_evictions = d.engine.reassign_evictions.load(std::memory_order_relaxed);
+  s.slab_reassign_busy_items = d.engine.reassign_busy.load(std::memory_order_relaxed);
+  s.slab_reassign_running = d.slabs.moving_page() != nullptr;
+  s.slab_global_page_pool = d.slabs.free_pool_pages();
+  for (const ItemClassStats& c : item_stats()) {
+    s.crawler_reclaimed += c.crawler_reclaimed;
+    s.crawler_items_checked += c.crawler_items_checked;
+    s.moves_to_cold += c.moves_to_cold;
+    s.moves_to_warm += c.moves_to_warm;
+    s.moves_within_lru += c.moves_within_lru;
+    s.direct_reclaims += c.direct_reclaims;
+  }
+  return s;
+}
 
 }  // namespace kioku::slab

@@ -16,6 +16,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string_view>
@@ -37,6 +38,23 @@ struct CacheConfig {
   bool evict_to_free = true;                         // -M turns it off
   uint32_t hashpower_init = 16;                      // -o hashpower=N
   int64_t process_started = 0;                       // unix time that RelTime 0 stands for
+
+  // Engine tuning (memory engine issue): memcached's -o names, "modern" defaults.
+  // Each -f step is split into this many chunk sizes (1 = memcached's table exactly).
+  uint32_t slab_steps_per_factor = 4;
+  bool lru_maintainer = true;     // -o lru_maintainer / no_lru_maintainer
+  uint32_t hot_lru_pct = 20;      // -o hot_lru_pct
+  uint32_t warm_lru_pct = 40;     // -o warm_lru_pct
+  double hot_max_factor = 0.2;    // -o hot_max_factor
+  double warm_max_factor = 2.0;   // -o warm_max_factor
+  bool temp_lru = false;          // -o temp_lru
+  uint32_t temporary_ttl = 61;    // -o temporary_ttl
+  bool lru_crawler = true;        // -o lru_crawler / no_lru_crawler
+  bool slab_reassign = true;      // -o slab_reassign / no_slab_reassign
+  uint32_t slab_automove = 1;     // -o slab_automove=N
+  // Whether the cache runs its own background threads (maintainer, crawler, rebalancer).
+  // Tests that drive them by hand (run_maintainer_once() etc.) turn this off.
+  bool background_threads = true;
 };
 
 enum class StoreMode : uint8_t { kSet, kAdd, kReplace, kAppend, kPrepend, kCas };
@@ -136,6 +154,60 @@ struct ItemClassStats {
   uint64_t expired_unfetched = 0;
   uint64_t evicted_unfetched = 0;
   uint64_t evicted_active = 0;
+  // Segmented LRU and crawler (memcached field names).
+  uint64_t number_hot = 0;
+  uint64_t number_warm = 0;
+  uint64_t number_cold = 0;
+  uint64_t number_temp = 0;
+  uint64_t age_hot = 0;
+  uint64_t age_warm = 0;
+  uint64_t crawler_reclaimed = 0;
+  uint64_t crawler_items_checked = 0;
+  uint64_t moves_to_cold = 0;
+  uint64_t moves_to_warm = 0;
+  uint64_t moves_within_lru = 0;
+  uint64_t direct_reclaims = 0;
+  uint64_t hits_to_hot = 0;
+  uint64_t hits_to_warm = 0;
+  uint64_t hits_to_cold = 0;
+  uint64_t hits_to_temp = 0;
+};
+
+// Background engine counters for "stats" (memcached field names).
+struct EngineStats {
+  uint64_t lru_maintainer_juggles = 0;
+  uint64_t lru_crawler_starts = 0;
+  bool lru_crawler_running = false;
+  uint64_t crawler_reclaimed = 0;
+  uint64_t crawler_items_checked = 0;
+  uint64_t slabs_moved = 0;
+  uint64_t slab_reassign_evictions = 0;  // items freed to empty a page
+  uint64_t slab_reassign_busy_items = 0;
+  bool slab_reassign_running = false;
+  uint64_t slab_global_page_pool = 0;
+  uint64_t moves_to_cold = 0;
+  uint64_t moves_to_warm = 0;
+  uint64_t moves_within_lru = 0;
+  uint64_t direct_reclaims = 0;
+};
+
+// One item as "lru_crawler metadump" lists it (times are unix seconds; exptime -1 = never).
+struct ItemMetadata {
+  std::string_view key;
+  int64_t exptime = -1;
+  int64_t last_access = 0;
+  uint64_t cas = 0;
+  bool fetched = false;
+  uint32_t slab_class = 0;
+  uint64_t size = 0;  // bytes the item accounts for
+};
+
+enum class ReassignResult : uint8_t {
+  kOk,        // the move runs in the background
+  kBusy,      // a move is already running ("BUSY currently processing reassign request")
+  kBadClass,  // "BADCLASS invalid src or dst class id"
+  kNoSpare,   // "NOSPARE source class has no spare pages"
+  kSame,      // "SAME src and dst class are identical"
 };
 
 class Cache {
@@ -200,7 +272,31 @@ class Cache {
   // Internal, used by ItemRef: drop one reference.
   void release(Item* item);
 
+  // --- background engine work (memory engine issue) ------------------------------------------
+  // Each of these is what a background thread runs periodically (config.background_threads);
+  // tests with the threads off call them directly after moving the clock.
+  // One LRU maintainer pass over every class; returns the moves made.
+  uint64_t run_lru_maintainer_once();
+  // Frees every expired or flushed item of the chosen classes (empty = all); returns how many.
+  uint64_t crawl(const std::vector<bool>& classes = {});
+  // Progresses a pending page move and, when automove is on, decides on new ones.
+  void run_slab_rebalancer_once();
+
+  void set_lru_crawler(bool enabled);
+  bool lru_crawler_enabled() const;
+  // Calls fn for every live item of the chosen classes (empty = all), one stripe at a time.
+  void for_each_item(const std::vector<bool>& classes,
+                     const std::function<void(const ItemMetadata&)>& fn);
+  // slabs reassign <src> <dst>: src -1 = any class with a spare page; dst 0 = global pool.
+  ReassignResult slabs_reassign(int src, int dst);
+  void set_slab_automove(uint32_t mode);  // 0 off, 1 on evictions, 2 aggressive
+  uint32_t slab_automove() const;
+  EngineStats engine_stats() const;
+
  private:
+  friend class ItemRef;
+  uint8_t class_of(const Item* item) const;
+
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };

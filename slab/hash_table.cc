@@ -47,8 +47,9 @@ uint64_t hash_key(std::string_view key) {
   return fmix64(h);
 }
 
-HashTable::HashTable(uint32_t hashpower, ItemLocks& locks)
+HashTable::HashTable(uint32_t hashpower, ItemLocks& locks, const SlabAllocator& slabs)
     : locks_(locks),
+      slabs_(slabs),
       owned_cur_(std::make_unique<Table>(hashpower)),
       cur_(owned_cur_.get()),
       hashpower_(hashpower) {
@@ -64,7 +65,7 @@ HashTable::~HashTable() {
   thread_.join();
 }
 
-Item** HashTable::bucket(uint64_t hv) const {
+ItemRefId* HashTable::bucket(uint64_t hv) const {
   // Order matters: next_ first (see the member comments).
   if (const Table* next = next_.load(std::memory_order_acquire); next != nullptr) {
     const uint64_t old_index = hv & (next->mask() >> 1);
@@ -76,7 +77,9 @@ Item** HashTable::bucket(uint64_t hv) const {
 }
 
 Item* HashTable::find(std::string_view key, uint64_t hv) const {
-  for (Item* it = *bucket(hv); it != nullptr; it = it->h_next) {
+  for (ItemRefId ref = *bucket(hv); ref != 0;) {
+    Item* it = slabs_.item_at(ref);
+    ref = it->h_next;
     if (it->nkey == key.size() && std::memcmp(it->payload(), key.data(), key.size()) == 0)
       return it;
   }
@@ -84,9 +87,9 @@ Item* HashTable::find(std::string_view key, uint64_t hv) const {
 }
 
 void HashTable::insert(Item* item, uint64_t hv) {
-  Item** head = bucket(hv);
+  ItemRefId* head = bucket(hv);
   item->h_next = *head;
-  *head = item;
+  *head = slabs_.ref_of(item);
   const uint64_t n = items_.fetch_add(1, std::memory_order_relaxed) + 1;
   const uint32_t power = hashpower_.load(std::memory_order_relaxed);
   // Grow at a load factor of 1.5, as memcached does.
@@ -100,10 +103,11 @@ void HashTable::insert(Item* item, uint64_t hv) {
 }
 
 void HashTable::remove(Item* item, uint64_t hv) {
-  for (Item** link = bucket(hv); *link != nullptr; link = &(*link)->h_next) {
-    if (*link == item) {
+  const ItemRefId ref = slabs_.ref_of(item);
+  for (ItemRefId* link = bucket(hv); *link != 0; link = &slabs_.item_at(*link)->h_next) {
+    if (*link == ref) {
       *link = item->h_next;
-      item->h_next = nullptr;
+      item->h_next = 0;
       items_.fetch_sub(1, std::memory_order_relaxed);
       return;
     }
@@ -117,14 +121,15 @@ bool HashTable::migrate(Table& from, Table& to) {
       // Stripe bits are a subset of the old mask: this one stripe covers bucket b and both
       // buckets its keys move to.
       std::lock_guard lock(locks_.at(b & locks_.mask()));
-      for (Item* it = from.buckets[b]; it != nullptr;) {
-        Item* next = it->h_next;
-        Item** head = &to.buckets[hash_key(it->key()) & to.mask()];
+      for (ItemRefId ref = from.buckets[b]; ref != 0;) {
+        Item* it = slabs_.item_at(ref);
+        const ItemRefId next = it->h_next;
+        ItemRefId* head = &to.buckets[hash_key(it->key()) & to.mask()];
         it->h_next = *head;
-        *head = it;
-        it = next;
+        *head = ref;
+        ref = next;
       }
-      from.buckets[b] = nullptr;
+      from.buckets[b] = 0;
       cursor_.store(b + 1, std::memory_order_relaxed);
     }
     if ((b & 4095) == 4095) {

@@ -16,6 +16,7 @@
 
 #include "slab/item.h"
 #include "slab/item_locks.h"
+#include "slab/slab_allocator.h"
 
 namespace kioku::slab {
 
@@ -26,7 +27,7 @@ uint64_t hash_key(std::string_view key);
 
 class HashTable {
  public:
-  HashTable(uint32_t hashpower, ItemLocks& locks);
+  HashTable(uint32_t hashpower, ItemLocks& locks, const SlabAllocator& slabs);
   ~HashTable();  // stops the expansion thread
   HashTable(const HashTable&) = delete;
   HashTable& operator=(const HashTable&) = delete;
@@ -37,23 +38,42 @@ class HashTable {
   void remove(Item* item, uint64_t hv);
 
   uint32_t hashpower() const { return hashpower_.load(std::memory_order_relaxed); }
-  uint64_t bytes() const { return (uint64_t{1} << hashpower()) * sizeof(Item*); }
+  uint64_t bytes() const { return (uint64_t{1} << hashpower()) * sizeof(ItemRefId); }
   bool expanding() const { return next_.load(std::memory_order_relaxed) != nullptr; }
   uint64_t items() const { return items_.load(std::memory_order_relaxed); }
 
+  // Calls fn(Item*) for every item whose key hashes to stripe `stripe`; the caller holds that
+  // stripe's lock. fn may remove the item it is given (the crawler and metadump use this).
+  template <typename Fn>
+  void for_each_in_stripe(uint64_t stripe, Fn&& fn) {
+    const Table* next = next_.load(std::memory_order_acquire);
+    const Table* cur = cur_.load(std::memory_order_acquire);
+    for (const Table* t : {cur, next}) {
+      if (t == nullptr) continue;
+      for (uint64_t b = stripe; b <= t->mask(); b += locks_.count()) {
+        for (ItemRefId ref = t->buckets[b]; ref != 0;) {
+          Item* it = slabs_.item_at(ref);
+          ref = it->h_next;
+          fn(it);
+        }
+      }
+    }
+  }
+
  private:
   struct Table {
-    explicit Table(uint32_t p) : power(p), buckets(new Item*[std::size_t{1} << p]()) {}
+    explicit Table(uint32_t p) : power(p), buckets(new ItemRefId[std::size_t{1} << p]()) {}
     uint64_t mask() const { return (uint64_t{1} << power) - 1; }
     uint32_t power;
-    std::unique_ptr<Item*[]> buckets;
+    std::unique_ptr<ItemRefId[]> buckets;  // 32-bit chunk references: half a pointer table
   };
 
-  Item** bucket(uint64_t hv) const;
+  ItemRefId* bucket(uint64_t hv) const;
   void expansion_loop();
   bool migrate(Table& from, Table& to);  // false if asked to stop part way
 
   ItemLocks& locks_;
+  const SlabAllocator& slabs_;
   // No moment ever needs every stripe (memcached pauses all workers instead). Readers, each
   // holding its key's stripe, load next_ then cur_; the expander publishes next_ before moving
   // any bucket, moves bucket b under b's stripe and then advances cursor_, and at the end
@@ -67,7 +87,7 @@ class HashTable {
   // lock, so a reader holding that stripe sees an exact answer for its own bucket.
   std::atomic<uint64_t> cursor_{0};
   std::atomic<uint32_t> hashpower_;
-  std::atomic<uint64_t> items_{0};
+  std::atomic<uint64_t> items_{0};  // only decides when to grow: see insert()
 
   std::mutex thread_mu_;
   std::condition_variable wake_;

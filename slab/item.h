@@ -3,27 +3,35 @@
 // Owns: the header struct, where key and value live behind it, and the item's flag bits.
 // Must not: allocate, lock, or know about hash tables or LRU policy (they only use the links).
 //
-// One item occupies one chunk of its slab class (offsets in bytes; the chunk is 8-aligned):
+// One item occupies one chunk of its slab class. Links are 32-bit chunk references, not
+// pointers: every page lives in one reserved address range (the arena, see slab_allocator.h),
+// so a chunk is named by (offset / 8) + 1 and 0 means "none". The slab class is not stored:
+// it is the class of the page the chunk lies in.
+//
+//    0        4        8        12       16       20       24   26 27 28
+//    +--------+--------+--------+--------+--------+--------+----+--+--+----------------+-------
+//    |lru_prev|lru_next| h_next |  time  |exptime |nbytes +|ref-|nk|if| cas (optional) | flags?
+//    |  ref   |  ref   |  ref   | atomic |        | shape  |cnt |ey|la|   8 bytes      | 4 bytes
+//    +--------+--------+--------+--------+--------+--------+----+--+--+----------------+-------
+//    then key bytes, then value bytes (no "\r\n", no NUL)
 //
 //   offset  size  field
 //   ------  ----  ---------------------------------------------------------------
-//        0     8  lru_prev    LRU list links (guarded by the class's LRU mutex)
-//        8     8  lru_next    (also the free-list link while the chunk is free)
-//       16     8  h_next      hash chain link (guarded by the key's stripe lock)
-//       24     4  refcount    atomic: 1 for the hash link + 1 per ItemRef pin
-//       28     4  time        atomic: last access (RelTime), drives LRU bumps
-//       32     4  exptime     RelTime, 0 = never (guarded by the stripe lock)
-//       36     4  nbytes      value length (no trailing "\r\n")
-//       40     1  nkey        key length, 1..250
-//       41     1  slab_class  1..63
-//       42     1  iflags      atomic bits: kItemLinked, kItemFetched, kItemHasCas, kItemHasFlags
-//       43     8  cas         only when the cache uses CAS (-C omits it); unaligned, memcpy'd
+//        0     4  lru_prev    LRU links (guarded by the class's LRU mutex); lru_prev+lru_next
+//        4     4  lru_next    also hold the free-list link while the chunk is free
+//        8     4  h_next      hash chain link (guarded by the key's stripe lock)
+//       12     4  time        atomic: last access (RelTime)
+//       16     4  exptime     RelTime, 0 = never (guarded by the stripe lock)
+//       20     4  size_bits   value length (low 30 bits) + "has cas" / "has flags" bits;
+//                             written once before the item is published, then read-only
+//       24     2  refcount    atomic: 1 for the hash link + 1 per ItemRef pin
+//       26     1  nkey        key length, 1..250
+//       27     1  iflags      atomic bits: linked, fetched, active, LRU segment
+//       28     8  cas         only when the cache uses CAS (-C omits it); memcpy'd
 //       +0     4  flags       client flags, only when non-zero (as memcached does)
-//       +0     …  key bytes, then value bytes (no terminators)
 //
-// Fixed part 43 bytes; a typical item (CAS on, flags 0) has a 51-byte header, 55 with flags,
-// against memcached 1.6's 48 + 8. Nothing after byte 43 is read through the struct, so its
-// sizeof (padded to 48) never matters: kItemFixedHeader is the real size.
+// Header: 36 bytes with CAS and flags 0 (memcached 1.6: 48 + 8), 28 with -C, +4 for non-zero
+// client flags.
 #pragma once
 
 #include <atomic>
@@ -37,41 +45,63 @@
 
 namespace kioku::slab {
 
-inline constexpr uint8_t kItemLinked = 1;    // in the hash table and the LRU
-inline constexpr uint8_t kItemFetched = 2;   // read at least once since stored
-inline constexpr uint8_t kItemHasCas = 4;    // header carries the 8-byte CAS field
-inline constexpr uint8_t kItemHasFlags = 8;  // header carries 4 bytes of non-zero client flags
-inline constexpr std::size_t kItemFixedHeader = 43;
+using ItemRefId = uint32_t;  // (chunk offset in the arena / 8) + 1; 0 = none
+
+// iflags bits (mutable, atomic). 0x04..0x08 are left for protocol-level marks.
+inline constexpr uint8_t kItemLinked = 0x01;   // in the hash table and the LRU
+inline constexpr uint8_t kItemFetched = 0x02;  // read at least once since stored
+inline constexpr uint8_t kItemActive = 0x10;   // read since the LRU maintainer last looked
+inline constexpr uint8_t kItemSegmentMask = 0xE0;  // which LRU segment list holds it (lru.h)
+inline constexpr int kItemSegmentShift = 5;
+
+// size_bits' shape bits (immutable once published).
+inline constexpr uint32_t kSizeHasCas = 1u << 31;
+inline constexpr uint32_t kSizeHasFlags = 1u << 30;
+inline constexpr uint32_t kSizeMask = (1u << 30) - 1;  // values up to 1 GiB - 1 (-I 1024m)
+
+inline constexpr std::size_t kItemFixedHeader = 28;
 inline constexpr std::size_t kMaxKeyLength = 250;
 
 struct Item {
-  Item* lru_prev;
-  Item* lru_next;
-  Item* h_next;
-  std::atomic<uint32_t> refcount;
+  ItemRefId lru_prev;
+  ItemRefId lru_next;
+  ItemRefId h_next;
   std::atomic<RelTime> time;
   RelTime exptime;
-  uint32_t nbytes;
+  uint32_t size_bits;
+  std::atomic<uint16_t> refcount;
   uint8_t nkey;
-  uint8_t slab_class;
   std::atomic<uint8_t> iflags;
   // Optional cas, optional flags, key and value follow at byte kItemFixedHeader.
 
   uint8_t bits() const { return iflags.load(std::memory_order_relaxed); }
-  bool has_cas() const { return (bits() & kItemHasCas) != 0; }
+  bool has_cas() const { return (size_bits & kSizeHasCas) != 0; }
+  bool has_flags() const { return (size_bits & kSizeHasFlags) != 0; }
+  uint32_t nbytes() const { return size_bits & kSizeMask; }
   bool is_linked() const { return (bits() & kItemLinked) != 0; }
   bool is_fetched() const { return (bits() & kItemFetched) != 0; }
-  // Read first: the get path sets kItemFetched on every hit and an RMW would dirty the line.
+  bool is_active() const { return (bits() & kItemActive) != 0; }
+  // Read first: the get path sets kItemFetched/kItemActive on every hit and an RMW would
+  // dirty the line.
   void set_flag(uint8_t f) {
     if ((bits() & f) != f) iflags.fetch_or(f, std::memory_order_relaxed);
   }
   void clear_flag(uint8_t f) {
-    iflags.fetch_and(static_cast<uint8_t>(~f), std::memory_order_relaxed);
+    if ((bits() & f) != 0) iflags.fetch_and(static_cast<uint8_t>(~f), std::memory_order_relaxed);
+  }
+  uint8_t segment() const { return (bits() & kItemSegmentMask) >> kItemSegmentShift; }
+  void set_segment(uint8_t seg) {
+    uint8_t old = bits();
+    while (!iflags.compare_exchange_weak(
+        old,
+        static_cast<uint8_t>((old & ~kItemSegmentMask) | (seg << kItemSegmentShift)),
+        std::memory_order_relaxed)) {
+    }
   }
 
   char* base() { return reinterpret_cast<char*>(this); }
   const char* base() const { return reinterpret_cast<const char*>(this); }
-  std::size_t header() const { return header_size(has_cas(), (bits() & kItemHasFlags) != 0); }
+  std::size_t header() const { return header_size(has_cas(), has_flags()); }
   uint64_t cas() const {
     uint64_t v = 0;
     if (has_cas()) std::memcpy(&v, base() + kItemFixedHeader, sizeof v);
@@ -82,16 +112,12 @@ struct Item {
   }
   uint32_t flags() const {
     uint32_t v = 0;
-    if (bits() & kItemHasFlags)
-      std::memcpy(&v, base() + kItemFixedHeader + (has_cas() ? 8 : 0), sizeof v);
+    if (has_flags()) std::memcpy(&v, base() + kItemFixedHeader + (has_cas() ? 8 : 0), sizeof v);
     return v;
   }
   // Only before the item is visible to other threads: decides the header's shape.
-  void init_flags_and_cas(bool with_cas, uint32_t flags) {
-    uint8_t b = 0;
-    if (with_cas) b |= kItemHasCas;
-    if (flags != 0) b |= kItemHasFlags;
-    iflags.store(b, std::memory_order_relaxed);
+  void init_shape(bool with_cas, uint32_t flags, uint32_t value_length) {
+    size_bits = value_length | (with_cas ? kSizeHasCas : 0) | (flags != 0 ? kSizeHasFlags : 0);
     set_cas(0);
     if (flags != 0)
       std::memcpy(base() + kItemFixedHeader + (with_cas ? 8 : 0), &flags, sizeof flags);
@@ -99,10 +125,10 @@ struct Item {
   char* payload() { return base() + header(); }
   const char* payload() const { return base() + header(); }
   std::string_view key() const { return {payload(), nkey}; }
-  std::string_view value() const { return {payload() + nkey, nbytes}; }
-  std::span<char> mutable_value() { return {payload() + nkey, nbytes}; }
+  std::string_view value() const { return {payload() + nkey, nbytes()}; }
+  std::span<char> mutable_value() { return {payload() + nkey, nbytes()}; }
   // memcached's ITEM_ntotal: the bytes this item accounts for.
-  std::size_t total_size() const { return header() + nkey + nbytes; }
+  std::size_t total_size() const { return header() + nkey + nbytes(); }
 
   static constexpr std::size_t header_size(bool with_cas, bool with_flags) {
     return kItemFixedHeader + (with_cas ? 8 : 0) + (with_flags ? 4 : 0);
@@ -110,6 +136,7 @@ struct Item {
 };
 
 static_assert(offsetof(Item, iflags) + 1 == kItemFixedHeader);
-static_assert(alignof(Item) == 8);
+static_assert(sizeof(Item) == kItemFixedHeader);
+static_assert(alignof(Item) == 4);
 
 }  // namespace kioku::slab

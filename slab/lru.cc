@@ -1,43 +1,71 @@
-// slab/lru.cc — see lru.h.
+// slab/lru.cc — see lru.h. The segment rules follow memcached's lru_pull_tail().
 #include "slab/lru.h"
+
+#include <algorithm>
 
 namespace kioku::slab {
 
-void Lru::link_locked(List& list, Item* item) {
-  item->lru_prev = nullptr;
-  item->lru_next = list.head;
-  if (list.head != nullptr) list.head->lru_prev = item;
-  list.head = item;
-  if (list.tail == nullptr) list.tail = item;
-  ++list.count;
-  list.bytes += item->total_size();
+void Lru::link_locked(List& list, Item* item, LruSegment s) {
+  Segment& seg = list.seg[s];
+  const ItemRefId ref = slabs_.ref_of(item);
+  item->set_segment(s);
+  item->lru_prev = 0;
+  item->lru_next = seg.head;
+  if (seg.head != 0) item_at(seg.head)->lru_prev = ref;
+  seg.head = ref;
+  if (seg.tail == 0) seg.tail = ref;
+  ++seg.count;
+  seg.bytes += item->total_size();
 }
 
 void Lru::unlink_locked(List& list, Item* item) {
-  if (list.head == item) list.head = item->lru_next;
-  if (list.tail == item) list.tail = item->lru_prev;
-  if (item->lru_next != nullptr) item->lru_next->lru_prev = item->lru_prev;
-  if (item->lru_prev != nullptr) item->lru_prev->lru_next = item->lru_next;
-  item->lru_next = item->lru_prev = nullptr;
-  --list.count;
-  list.bytes -= item->total_size();
+  Segment& seg = list.seg[item->segment()];
+  const ItemRefId ref = slabs_.ref_of(item);
+  if (seg.head == ref) seg.head = item->lru_next;
+  if (seg.tail == ref) seg.tail = item->lru_prev;
+  if (item->lru_next != 0) item_at(item->lru_next)->lru_prev = item->lru_prev;
+  if (item->lru_prev != 0) item_at(item->lru_prev)->lru_next = item->lru_next;
+  item->lru_next = item->lru_prev = 0;
+  --seg.count;
+  seg.bytes -= item->total_size();
 }
 
-void Lru::link(Item* item) {
-  List& l = lists_[item->slab_class];
+void Lru::link(Item* item, RelTime now) {
+  List& l = lists_[slabs_.class_of(item)];
+  LruSegment s = kCold;
+  if (policy_.segmented) {
+    s = kHot;
+    if (policy_.temp_lru && item->exptime != 0 && item->exptime - std::min(item->exptime, now) <
+                                                       policy_.temporary_ttl)
+      s = kTemp;
+  }
   std::lock_guard lock(l.mu);
-  link_locked(l, item);
+  link_locked(l, item, s);
 }
 
 void Lru::unlink(Item* item) {
-  List& l = lists_[item->slab_class];
+  List& l = lists_[slabs_.class_of(item)];
   std::lock_guard lock(l.mu);
   unlink_locked(l, item);
 }
 
-void Lru::bump(Item* item, RelTime now, bool try_only) {
+void Lru::touch(Item* item, RelTime now, bool try_only) {
+  if (policy_.segmented) {
+    // memcached's do_item_bump: the first read only marks "fetched", a second one "active".
+    const uint8_t seg = item->segment();
+    lists_[slabs_.class_of(item)].hits[seg].fetch_add(1, std::memory_order_relaxed);
+    if (!item->is_fetched()) {
+      item->set_flag(kItemFetched);
+    } else if (!item->is_active()) {
+      item->set_flag(kItemActive);
+    }
+    if (seg != kCold && item->time.load(std::memory_order_relaxed) != now)
+      item->time.store(now, std::memory_order_relaxed);
+    return;
+  }
+  item->set_flag(kItemFetched);
   if (now <= item->time.load(std::memory_order_relaxed) + kItemUpdateInterval) return;
-  List& l = lists_[item->slab_class];
+  List& l = lists_[slabs_.class_of(item)];
   std::unique_lock lock(l.mu, std::defer_lock);
   if (try_only) {
     if (!lock.try_lock()) return;
@@ -46,8 +74,57 @@ void Lru::bump(Item* item, RelTime now, bool try_only) {
   }
   if (!item->is_linked()) return;
   item->time.store(now, std::memory_order_relaxed);
-  unlink_locked(l, item);
-  link_locked(l, item);
+  move_locked(l, item, kCold);
+}
+
+int Lru::juggle(uint8_t id, RelTime now, int budget) {
+  if (!policy_.segmented) return 0;
+  List& l = lists_[id];
+  std::lock_guard lock(l.mu);
+  int moves = 0;
+  const uint64_t total = l.bytes() - l.seg[kTemp].bytes;
+  Item* cold_tail = item_at(l.seg[kCold].tail);
+  const RelTime cold_age =
+      cold_tail == nullptr ? 0 : now - std::min(now, cold_tail->time.load(std::memory_order_relaxed));
+
+  for (const LruSegment s : {kHot, kWarm}) {
+    const uint64_t limit = total * (s == kHot ? policy_.hot_pct : policy_.warm_pct) / 100;
+    const double factor = s == kHot ? policy_.hot_max_factor : policy_.warm_max_factor;
+    const auto max_age = static_cast<RelTime>(static_cast<double>(cold_age) * factor);
+    // Each active item met is re-queued; bound the walk so a list of all-active items ends.
+    for (int looked = 0; looked < budget; ++looked) {
+      Item* it = item_at(l.seg[s].tail);
+      if (it == nullptr) break;
+      const RelTime age = now - std::min(now, it->time.load(std::memory_order_relaxed));
+      if (it->is_active()) {
+        it->clear_flag(kItemActive);
+        if (s == kWarm) {
+          ++l.counters.moves_within_lru;
+          move_locked(l, it, kWarm);
+        } else {
+          ++l.counters.moves_to_warm;
+          move_locked(l, it, kWarm);
+        }
+        ++moves;
+      } else if (l.seg[s].bytes > limit || (cold_tail != nullptr && age > max_age)) {
+        ++l.counters.moves_to_cold;
+        move_locked(l, it, kCold);
+        ++moves;
+      } else {
+        break;
+      }
+    }
+  }
+  // Active items that reached COLD's tail earn a place in WARM instead of eviction.
+  for (int looked = 0; looked < budget; ++looked) {
+    Item* it = item_at(l.seg[kCold].tail);
+    if (it == nullptr || !it->is_active()) break;
+    it->clear_flag(kItemActive);
+    ++l.counters.moves_to_warm;
+    move_locked(l, it, kWarm);
+    ++moves;
+  }
+  return moves;
 }
 
 }  // namespace kioku::slab

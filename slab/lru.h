@@ -1,13 +1,22 @@
-// slab/lru.h — one doubly linked recency list per slab class, with its per-class counters.
+// slab/lru.h — memcached's segmented LRU: per slab class, HOT / WARM / COLD lists (plus TEMP
+// for short TTLs), with the per-class counters that "stats items" reports.
 //
-// Owns: list order (head = most recent), the per-class LRU mutex and the "stats items"
-// counters that eviction updates while holding it.
-// Must not: take stripe locks (the caller's eviction code try-locks them while holding an LRU
-// mutex, never the other way round with blocking), free memory, or look at hash tables.
-// A later change brings memcached's segmented HOT/WARM/COLD lists; callers only use this API.
+// Owns: list order (head = most recent), the per-class LRU mutex, segment placement of newly
+// linked items, the maintainer's moves between segments (lru_maintainer.cc drives them) and
+// the counters. Must not: take stripe locks (the caller's eviction and reclaim code try-locks
+// them while holding an LRU mutex, never the other way round with blocking), free memory, or
+// look at hash tables.
+//
+// Why segments: with the maintainer on, a get only sets the item's "active" bit and never
+// takes the LRU mutex. New items enter HOT; the maintainer moves HOT's tail to COLD (or to
+// WARM if it was read while in HOT), keeps WARM within its share by demoting its tail to COLD
+// (re-queueing active ones), and promotes active items found at COLD's tail to WARM.
+// Eviction takes COLD's tail. One-hit wonders therefore never push re-read items out.
+// With the maintainer off, every item lives in COLD and gets bump it (the classic LRU).
 #pragma once
 
 #include <array>
+#include <atomic>
 #include <cstdint>
 #include <mutex>
 
@@ -19,40 +28,83 @@ namespace kioku::slab {
 // memcached's ITEM_UPDATE_INTERVAL: an item is moved to the head at most once a minute.
 inline constexpr RelTime kItemUpdateInterval = 60;
 
+enum LruSegment : uint8_t { kHot = 0, kWarm = 1, kCold = 2, kTemp = 3 };
+inline constexpr int kLruSegments = 4;
+
 struct LruCounters {
   uint64_t evicted = 0;
   uint64_t evicted_nonzero = 0;
   uint64_t evicted_time = 0;
   uint64_t evicted_unfetched = 0;
+  uint64_t evicted_active = 0;
   uint64_t outofmemory = 0;
   uint64_t reclaimed = 0;
   uint64_t expired_unfetched = 0;
+  uint64_t moves_to_cold = 0;
+  uint64_t moves_to_warm = 0;
+  uint64_t moves_within_lru = 0;
+  uint64_t direct_reclaims = 0;
+  uint64_t crawler_reclaimed = 0;
+};
+
+struct LruPolicy {
+  bool segmented = true;  // the maintainer runs
+  uint32_t hot_pct = 20;
+  uint32_t warm_pct = 40;
+  double hot_max_factor = 0.2;
+  double warm_max_factor = 2.0;
+  bool temp_lru = false;
+  uint32_t temporary_ttl = 61;
 };
 
 class Lru {
  public:
-  struct List {
-    std::mutex mu;
-    Item* head = nullptr;
-    Item* tail = nullptr;
+  struct Segment {
+    ItemRefId head = 0;
+    ItemRefId tail = 0;
     uint64_t count = 0;
-    uint64_t bytes = 0;  // sum of total_size() of the items on the list (mem_requested)
+    uint64_t bytes = 0;  // sum of total_size() (mem_requested)
+  };
+  struct alignas(64) List {
+    std::mutex mu;
+    std::array<Segment, kLruSegments> seg;
     LruCounters counters;
+    // Hits by the segment the item was in; bumped by gets without the mutex.
+    std::array<std::atomic<uint64_t>, kLruSegments> hits{};
+    uint64_t count() const { return seg[0].count + seg[1].count + seg[2].count + seg[3].count; }
+    uint64_t bytes() const { return seg[0].bytes + seg[1].bytes + seg[2].bytes + seg[3].bytes; }
   };
 
+  Lru(const SlabAllocator& slabs, const LruPolicy& policy) : slabs_(slabs), policy_(policy) {}
+
   List& list(uint8_t id) { return lists_[id]; }
+  const LruPolicy& policy() const { return policy_; }
+  const SlabAllocator& slabs() const { return slabs_; }
+  Item* item_at(ItemRefId ref) const { return slabs_.item_at(ref); }
 
-  void link(Item* item);    // takes the class's LRU mutex
-  void unlink(Item* item);  // takes the class's LRU mutex
+  // Links into the segment a new item belongs in (HOT, TEMP or, unsegmented, COLD).
+  void link(Item* item, RelTime now);  // takes the class's LRU mutex
+  void unlink(Item* item);             // takes the class's LRU mutex
   // With the list's mutex held:
-  static void link_locked(List& list, Item* item);
-  static void unlink_locked(List& list, Item* item);
+  void link_locked(List& list, Item* item, LruSegment seg);
+  void unlink_locked(List& list, Item* item);
+  void move_locked(List& list, Item* item, LruSegment to) {
+    unlink_locked(list, item);
+    link_locked(list, item, to);
+  }
 
-  // Moves a linked item to the head if it was last bumped more than kItemUpdateInterval ago.
-  // try_only: give up rather than wait for the LRU mutex (the get path never waits on it).
-  void bump(Item* item, RelTime now, bool try_only);
+  // A hit. Segmented: marks the item fetched, then active, and refreshes its time; never
+  // locks. Unsegmented: moves it to the head if last bumped more than kItemUpdateInterval ago;
+  // try_only gives up rather than wait for the mutex.
+  void touch(Item* item, RelTime now, bool try_only);
+
+  // The maintainer's pass over one class: demotes HOT / WARM tails, re-queues active items
+  // and promotes active COLD tails, looking at most budget items. Returns moves made.
+  int juggle(uint8_t id, RelTime now, int budget);
 
  private:
+  const SlabAllocator& slabs_;
+  LruPolicy policy_;
   std::array<List, kMaxSlabClasses + 1> lists_;
 };
 

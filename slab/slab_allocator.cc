@@ -1,14 +1,20 @@
 // slab/slab_allocator.cc — see slab_allocator.h. Learned from memcached's slabs.c; the page
-// is carved lazily (one chunk per alloc) instead of being split into the free list up front.
+// is carved lazily (one chunk per alloc) instead of being split into the free list up front,
+// so a fresh page costs no RSS until it is used.
 #include "slab/slab_allocator.h"
 
+#include <sys/mman.h>
+
 #include <algorithm>
-#include <new>
+#include <cmath>
 
 namespace kioku::slab {
 namespace {
 
 constexpr std::size_t kDefaultPageSize = std::size_t{1} << 20;
+// 32-bit references in 8-byte units address 32 GiB.
+constexpr std::size_t kMaxArena = (std::size_t{1} << 32) * 8 - 8;
+constexpr std::size_t kMinArena = std::size_t{4} << 30;
 constexpr std::size_t align8(std::size_t n) { return (n + 7) & ~std::size_t{7}; }
 
 }  // namespace
@@ -16,46 +22,86 @@ constexpr std::size_t align8(std::size_t n) { return (n + 7) & ~std::size_t{7}; 
 SlabAllocator::SlabAllocator(const CacheConfig& config, std::size_t header_size)
     : page_size_(std::max(kDefaultPageSize, config.item_size_max)), limit_(config.memory_limit) {
   const double factor = config.growth_factor > 1.0 ? config.growth_factor : 1.25;
+  // memcached steps by the factor; with steps_per_factor N > 1 each step is split in N (never
+  // below 8 bytes), so an item wastes about 1/N as much of its chunk. Same loop shape as
+  // memcached's slabs_init; the last class is a whole page.
+  const uint32_t steps = std::max<uint32_t>(1, config.slab_steps_per_factor);
+  const double step = 1.0 + (factor - 1.0) / steps;
   std::size_t size = align8(header_size + config.chunk_size);
   uint32_t id = 1;
-  // Same loop shape as memcached's slabs_init; the last class is a whole page.
   while (id < kMaxSlabClasses &&
          static_cast<double>(size) <= static_cast<double>(page_size_) / factor) {
-    size = align8(size);
     classes_[id].size = static_cast<uint32_t>(size);
     classes_[id].perslab = static_cast<uint32_t>(page_size_ / size);
-    size = static_cast<std::size_t>(static_cast<double>(size) * factor);
+    if (steps == 1) {
+      size = align8(static_cast<std::size_t>(static_cast<double>(size) * factor));
+    } else {
+      const auto grow = static_cast<std::size_t>(static_cast<double>(size) * (step - 1.0));
+      size += std::max<std::size_t>(8, grow & ~std::size_t{7});
+    }
     ++id;
   }
   classes_[id].size = static_cast<uint32_t>(page_size_);
   classes_[id].perslab = 1;
   class_count_ = id;
+
+  // Reserve address space only: PROT_NONE mappings are not charged by overcommit accounting.
+  std::size_t want = std::clamp(config.memory_limit * 2, kMinArena, kMaxArena);
+  for (; want >= page_size_ * 2; want /= 2) {
+    void* p = mmap(nullptr, want, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (p != MAP_FAILED) {
+      base_ = static_cast<char*>(p);
+      arena_bytes_ = want;
+      break;
+    }
+  }
+  arena_pages_ = arena_bytes_ / page_size_;
+  page_class_ = std::make_unique<std::atomic<uint8_t>[]>(std::max<std::size_t>(arena_pages_, 1));
+}
+
+SlabAllocator::~SlabAllocator() {
+  if (base_ != nullptr) munmap(base_, arena_bytes_);
 }
 
 uint8_t SlabAllocator::class_for(std::size_t ntotal) const {
   if (ntotal == 0 || ntotal > page_size_) return 0;
-  // Few classes, mostly hit near the bottom: a linear scan beats a binary search here.
-  for (uint32_t id = 1; id <= class_count_; ++id) {
-    if (ntotal <= classes_[id].size) return static_cast<uint8_t>(id);
+  // Classes are sorted: binary search (there can be up to 255 of them).
+  uint32_t lo = 1;
+  uint32_t hi = class_count_;
+  while (lo < hi) {
+    const uint32_t mid = (lo + hi) / 2;
+    if (classes_[mid].size >= ntotal) {
+      hi = mid;
+    } else {
+      lo = mid + 1;
+    }
   }
-  return 0;
+  return static_cast<uint8_t>(lo);
 }
 
-bool SlabAllocator::grab_page(Class& c) {
+bool SlabAllocator::grab_page(Class& c, uint8_t id) {
   std::lock_guard lock(pages_mu_);
-  // A limit below one page still allows one page, so a tiny -m can store something.
-  const std::size_t limit = std::max(limit_.load(std::memory_order_relaxed), page_size_);
-  if ((pages_.size() + 1) * page_size_ > limit) return false;
-  std::unique_ptr<char[]> page(new (std::nothrow) char[page_size_]);
-  if (!page) {
-    malloc_fails_.fetch_add(1, std::memory_order_relaxed);
-    return false;
+  std::size_t index;
+  if (!free_pages_.empty()) {
+    index = free_pages_.back();
+    free_pages_.pop_back();
+  } else {
+    // memcached (do_slabs_newslab) lets every class have its first page even past the limit,
+    // so a size never seen before can still be stored; a limit below one page still allows one.
+    const std::size_t limit = std::max(limit_.load(std::memory_order_relaxed), page_size_);
+    if ((pages_mapped_ + 1) * page_size_ > limit && c.pages > 0) return false;
+    if (pages_mapped_ >= arena_pages_ ||
+        mprotect(base_ + pages_mapped_ * page_size_, page_size_, PROT_READ | PROT_WRITE) != 0) {
+      malloc_fails_.fetch_add(1, std::memory_order_relaxed);
+      return false;
+    }
+    index = pages_mapped_++;
+    malloced_.fetch_add(page_size_, std::memory_order_relaxed);
   }
-  c.end_page = page.get();
+  page_class_[index].store(id, std::memory_order_relaxed);
+  c.end_page = base_ + index * page_size_;
   c.end_page_free = c.perslab;
   ++c.pages;
-  pages_.push_back(std::move(page));
-  malloced_.fetch_add(page_size_, std::memory_order_relaxed);
   return true;
 }
 
@@ -67,7 +113,7 @@ void* SlabAllocator::alloc(uint8_t id) {
     chunk = c.free_head;
     c.free_head = *static_cast<void**>(chunk);
     --c.free_count;
-  } else if (c.end_page_free > 0 || grab_page(c)) {
+  } else if (c.end_page_free > 0 || grab_page(c, id)) {
     chunk = c.end_page;
     c.end_page += c.size;
     --c.end_page_free;
@@ -81,14 +127,28 @@ void* SlabAllocator::alloc(uint8_t id) {
 void SlabAllocator::free(uint8_t id, void* chunk) {
   Class& c = classes_[id];
   std::lock_guard lock(c.mu);
+  --c.used;
+  if (in_moving_page(id, chunk)) {
+    ++move_parked_;  // not reused: the page is being emptied
+    return;
+  }
   *static_cast<void**>(chunk) = c.free_head;
   c.free_head = chunk;
   ++c.free_count;
-  --c.used;
 }
 
 void SlabAllocator::set_memory_limit(std::size_t bytes) {
   limit_.store(bytes, std::memory_order_relaxed);
+}
+
+uint64_t SlabAllocator::free_pool_pages() const {
+  std::lock_guard lock(pages_mu_);
+  return free_pages_.size();
+}
+
+uint64_t SlabAllocator::pages_of(uint8_t id) const {
+  std::lock_guard lock(classes_[id].mu);
+  return classes_[id].pages;
 }
 
 SlabClassStats SlabAllocator::class_stats(uint8_t id) const {
@@ -104,6 +164,96 @@ SlabClassStats SlabAllocator::class_stats(uint8_t id) const {
   s.free_chunks = c.free_count + c.end_page_free;
   s.free_chunks_end = c.end_page_free;
   return s;
+}
+
+bool SlabAllocator::begin_move(uint8_t src) {
+  if (src == 0 || src > class_count_) return false;
+  if (move_page_.load(std::memory_order_relaxed) != nullptr) return false;
+  Class& c = classes_[src];
+  std::lock_guard lock(c.mu);
+  if (c.pages < 2) return false;
+  std::size_t mapped;
+  {
+    std::lock_guard plock(pages_mu_);
+    mapped = pages_mapped_;
+  }
+  // Prefer a page that is not the one being carved; fall back to it.
+  char* page = nullptr;
+  for (std::size_t i = 0; i < mapped; ++i) {
+    if (page_class_[i].load(std::memory_order_relaxed) != src) continue;
+    char* p = base_ + i * page_size_;
+    const bool carving = c.end_page_free > 0 && c.end_page >= p && c.end_page < p + page_size_;
+    page = p;
+    if (!carving) break;
+  }
+  if (page == nullptr) return false;
+  move_parked_ = 0;
+  if (c.end_page_free > 0 && c.end_page >= page && c.end_page < page + page_size_) {
+    move_parked_ += c.end_page_free;  // never handed out
+    c.end_page_free = 0;
+  }
+  // Withdraw the page's free chunks from the free list.
+  void** link = &c.free_head;
+  while (*link != nullptr) {
+    char* chunk = static_cast<char*>(*link);
+    if (chunk >= page && chunk < page + page_size_) {
+      *link = *reinterpret_cast<void**>(chunk);
+      --c.free_count;
+      ++move_parked_;
+    } else {
+      link = reinterpret_cast<void**>(chunk);
+    }
+  }
+  move_src_.store(src, std::memory_order_relaxed);
+  move_page_.store(page, std::memory_order_release);
+  return true;
+}
+
+bool SlabAllocator::move_page_empty() const {
+  const uint8_t src = move_src_.load(std::memory_order_relaxed);
+  if (move_page_.load(std::memory_order_relaxed) == nullptr) return false;
+  std::lock_guard lock(classes_[src].mu);
+  return move_parked_ == classes_[src].perslab;
+}
+
+void SlabAllocator::finish_move(uint8_t dst) {
+  const uint8_t src = move_src_.load(std::memory_order_relaxed);
+  char* page = move_page_.load(std::memory_order_relaxed);
+  if (page == nullptr) return;
+  {
+    std::lock_guard lock(classes_[src].mu);
+    --classes_[src].pages;
+    move_page_.store(nullptr, std::memory_order_release);
+    move_src_.store(0, std::memory_order_relaxed);
+    move_parked_ = 0;
+  }
+  // Zero it and drop its RSS: the next class carves it fresh (refcount 0 marks free chunks).
+  madvise(page, page_size_, MADV_DONTNEED);
+  const std::size_t index = page_index(page);
+  if (dst == 0 || dst > class_count_) {
+    std::lock_guard plock(pages_mu_);
+    page_class_[index].store(0, std::memory_order_relaxed);
+    free_pages_.push_back(index);
+    return;
+  }
+  Class& d = classes_[dst];
+  std::lock_guard lock(d.mu);
+  {
+    std::lock_guard plock(pages_mu_);
+    page_class_[index].store(dst, std::memory_order_relaxed);
+  }
+  ++d.pages;
+  if (d.end_page_free == 0) {
+    d.end_page = page;
+    d.end_page_free = d.perslab;
+  } else {
+    for (uint32_t i = 0; i < d.perslab; ++i) {
+      char* chunk = page + static_cast<std::size_t>(i) * d.size;
+      *reinterpret_cast<void**>(chunk) = d.free_head;
+      d.free_head = chunk;
+      ++d.free_count;
+    }
+  }
 }
 
 }  // namespace kioku::slab

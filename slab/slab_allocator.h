@@ -1,9 +1,15 @@
-// slab/slab_allocator.h — slab classes, pages and per-class free lists.
+// slab/slab_allocator.h — the arena, slab classes, pages and per-class free lists.
 //
-// Owns: the table of chunk sizes (memcached's slabs_init), the pages carved into chunks, each
-// class's free list, and the memory limit that bounds how many pages exist.
+// Owns: one reserved address range (the arena) from which every page is carved, the table of
+// chunk sizes, which class each page belongs to, each class's free list, the global pool of
+// pages given back by rebalancing, and the memory limit that bounds how many pages exist.
 // Must not: know what is stored in a chunk, evict, or take any lock other than its own. Its
 // mutexes are innermost: callers may hold stripe and LRU locks while calling in.
+//
+// Why an arena: items link to each other with 32-bit chunk references (item.h) instead of
+// 64-bit pointers, and an item's class is found from its page instead of a header byte. The
+// range is reserved PROT_NONE (no memory, no overcommit charge) and pages are made writable
+// one at a time as the memory limit allows, so RSS tracks what is really used.
 #pragma once
 
 #include <array>
@@ -15,15 +21,17 @@
 #include <vector>
 
 #include "slab/cache.h"
+#include "slab/item.h"
 
 namespace kioku::slab {
 
-inline constexpr uint32_t kMaxSlabClasses = 63;  // ids 1..63
+inline constexpr uint32_t kMaxSlabClasses = 255;  // ids 1..255 (uint8_t)
 
 class SlabAllocator {
  public:
   // header_size: the per-item overhead the smallest class must hold on top of chunk_size.
   SlabAllocator(const CacheConfig& config, std::size_t header_size);
+  ~SlabAllocator();
   SlabAllocator(const SlabAllocator&) = delete;
   SlabAllocator& operator=(const SlabAllocator&) = delete;
 
@@ -33,6 +41,20 @@ class SlabAllocator {
   void* alloc(uint8_t id);
   void free(uint8_t id, void* chunk);
 
+  // 32-bit chunk references (item.h).
+  ItemRefId ref_of(const void* chunk) const {
+    if (chunk == nullptr) return 0;
+    return static_cast<ItemRefId>((static_cast<const char*>(chunk) - base_) >> 3) + 1;
+  }
+  Item* item_at(ItemRefId ref) const {
+    if (ref == 0) return nullptr;
+    return reinterpret_cast<Item*>(base_ + (static_cast<std::size_t>(ref - 1) << 3));
+  }
+  // The class of the page holding this chunk.
+  uint8_t class_of(const void* chunk) const {
+    return page_class_[page_index(chunk)].load(std::memory_order_relaxed);
+  }
+
   std::size_t page_size() const { return page_size_; }
   uint32_t class_count() const { return class_count_; }
   uint32_t chunk_size(uint8_t id) const { return classes_[id].size; }
@@ -41,7 +63,23 @@ class SlabAllocator {
   std::size_t memory_limit() const { return limit_.load(std::memory_order_relaxed); }
   uint64_t total_malloced() const { return malloced_.load(std::memory_order_relaxed); }
   uint64_t malloc_fails() const { return malloc_fails_.load(std::memory_order_relaxed); }
+  uint64_t free_pool_pages() const;
+  uint64_t pages_of(uint8_t id) const;
   SlabClassStats class_stats(uint8_t id) const;
+
+  // --- page rebalancing (slab_rebalancer.cc drives these) ----------------------------------
+  // Picks a page of class src to empty and takes it off the allocation path: its free chunks
+  // are withdrawn from the free list. Returns false if src has fewer than two pages (a class
+  // keeps one) or a move is already in progress. While a move is in progress, chunks of that
+  // page that are freed are not reused (free() parks them).
+  bool begin_move(uint8_t src);
+  // The page being emptied (nullptr if none), its chunk size and chunk count.
+  char* moving_page() const { return move_page_.load(std::memory_order_acquire); }
+  uint8_t moving_class() const { return move_src_.load(std::memory_order_relaxed); }
+  // True once every chunk of the moving page is free (parked).
+  bool move_page_empty() const;
+  // Hands the emptied page to class dst (0 = the global pool). Call only when empty.
+  void finish_move(uint8_t dst);
 
  private:
   struct Class {
@@ -55,17 +93,38 @@ class SlabAllocator {
     uint64_t pages = 0;
     uint64_t used = 0;
   };
-  bool grab_page(Class& c);  // called with c.mu held
+  bool grab_page(Class& c, uint8_t id);  // called with c.mu held
+  std::size_t page_index(const void* p) const {
+    return static_cast<std::size_t>(static_cast<const char*>(p) - base_) / page_size_;
+  }
+  // With class id's mutex held.
+  bool in_moving_page(uint8_t id, const void* p) const {
+    if (move_src_.load(std::memory_order_relaxed) != id) return false;
+    const char* page = move_page_.load(std::memory_order_relaxed);
+    return page != nullptr && static_cast<const char*>(p) >= page &&
+           static_cast<const char*>(p) < page + page_size_;
+  }
 
   std::size_t page_size_;
   uint32_t class_count_ = 0;
   std::array<Class, kMaxSlabClasses + 1> classes_;  // [0] unused
 
-  std::mutex pages_mu_;
-  std::vector<std::unique_ptr<char[]>> pages_;
+  char* base_ = nullptr;
+  std::size_t arena_bytes_ = 0;
+  std::size_t arena_pages_ = 0;
+  std::unique_ptr<std::atomic<uint8_t>[]> page_class_;  // 0 = not in any class
+
+  mutable std::mutex pages_mu_;  // innermost of all
+  std::size_t pages_mapped_ = 0;          // pages [0, pages_mapped_) are writable
+  std::vector<std::size_t> free_pages_;  // emptied pages not in any class (global pool)
   std::atomic<std::size_t> limit_;
   std::atomic<uint64_t> malloced_{0};
   std::atomic<uint64_t> malloc_fails_{0};
+
+  // The page being emptied by a move; guarded by the source class's mutex.
+  std::atomic<char*> move_page_{nullptr};
+  std::atomic<uint8_t> move_src_{0};
+  uint64_t move_parked_ = 0;  // chunks of move_page_ known free
 };
 
 }  // namespace kioku::slab

@@ -14,6 +14,10 @@ constexpr std::size_t kValueSize = 1000;
 CacheConfig two_page_config() {
   CacheConfig c = small_config();
   c.memory_limit = 2u << 20;
+  // These tests pin down the classic LRU (gets bump, -o no_lru_maintainer); the segmented
+  // LRU has its own tests in lru_segments_test.cc.
+  c.lru_maintainer = false;
+  c.background_threads = false;
   return c;
 }
 

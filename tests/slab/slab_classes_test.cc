@@ -32,6 +32,7 @@ TEST_CASE("first class holds the header plus chunk_size, rounded to 8", "[slab][
 
 TEST_CASE("classes grow by the factor and end with one page", "[slab][classes]") {
   CacheConfig config = small_config();
+  config.slab_steps_per_factor = 1;  // memcached's table
   config.growth_factor = 2.0;
   SlabAllocator a(config, 51);
   const auto sizes = class_sizes(a);
@@ -50,23 +51,42 @@ TEST_CASE("classes grow by the factor and end with one page", "[slab][classes]")
   CHECK(sizes[sizes.size() - 2] * 2 > (1u << 20) / 2);
 }
 
-TEST_CASE("a small factor is capped at 63 classes", "[slab][classes]") {
+TEST_CASE("a small factor is capped at 255 classes", "[slab][classes]") {
   CacheConfig config = small_config();
+  config.slab_steps_per_factor = 1;
   config.growth_factor = 1.01;
   SlabAllocator a(config, 51);
-  CHECK(a.class_count() == 63);
-  CHECK(a.chunk_size(63) == 1u << 20);
-  CHECK(a.chunk_size(62) < (1u << 20) / 2);
+  CHECK(a.class_count() == 255);
+  CHECK(a.chunk_size(255) == 1u << 20);
+  CHECK(a.chunk_size(254) < (1u << 20) / 2);
 }
 
-TEST_CASE("default factor makes memcached-like classes", "[slab][classes]") {
-  SlabAllocator a(small_config(), 51);
+TEST_CASE("one step per factor makes memcached's classes", "[slab][classes]") {
+  CacheConfig config = small_config();
+  config.slab_steps_per_factor = 1;
+  SlabAllocator a(config, 51);
   CHECK(a.class_count() < 63);
   CHECK(a.chunk_size(2) == 136);  // align8(104 * 1.25 = 130)
   CHECK(a.class_for(1) == 1);
   CHECK(a.class_for(104) == 1);
   CHECK(a.class_for(105) == 2);
   CHECK(a.class_for((1u << 20) + 1) == 0);
+}
+
+TEST_CASE("default classes split each factor step in four, 8 bytes apart at the bottom",
+          "[slab][classes]") {
+  SlabAllocator a(small_config(), 40);
+  const auto sizes = class_sizes(a);
+  REQUIRE(sizes.size() > 100);
+  CHECK(sizes[0] == 88);  // align8(40 + 48)
+  CHECK(sizes[1] == 96);
+  CHECK(sizes[8] == 152);
+  for (std::size_t i = 0; i + 1 < sizes.size(); ++i) {
+    CHECK(sizes[i] % 8 == 0);
+    // Never more than a quarter of the -f step wasted.
+    if (i + 2 < sizes.size()) CHECK(sizes[i + 1] <= std::max<uint32_t>(sizes[i] + 8, sizes[i] * 1.0625 + 8));
+  }
+  CHECK(sizes.back() == 1u << 20);
 }
 
 TEST_CASE("a large item_size_max makes the page that large", "[slab][classes]") {
@@ -92,13 +112,17 @@ TEST_CASE("the allocator never exceeds the memory limit", "[slab][classes]") {
     ++got;
   }
   CHECK(a.total_malloced() == 3u << 20);
-  CHECK(got == 3 * ((1u << 20) / 104));
-  CHECK(a.alloc(2) == nullptr);  // the limit is global, not per class
+  CHECK(got == 3 * ((1u << 20) / a.chunk_size(1)));
+  // As memcached: past the limit a class still gets its first page, never a second.
+  std::vector<void*> second;
+  while (void* p = a.alloc(2)) second.push_back(p);
+  CHECK(second.size() == (1u << 20) / a.chunk_size(2));
+  CHECK(a.total_malloced() == 4u << 20);
   a.free(1, chunks.back());
   CHECK(a.alloc(1) == chunks.back());
-  a.set_memory_limit(4u << 20);
+  a.set_memory_limit(5u << 20);
   CHECK(a.alloc(2) != nullptr);
-  CHECK(a.total_malloced() == 4u << 20);
+  CHECK(a.total_malloced() == 5u << 20);
 }
 
 TEST_CASE("a memory limit under one page still allows one page", "[slab][classes]") {

@@ -1,0 +1,48 @@
+// slab/background_work.cc — see background_work.h.
+#include "slab/background_work.h"
+
+#include <algorithm>
+
+#include "slab/cache.h"
+
+namespace kioku::slab {
+namespace {
+
+constexpr auto kTick = std::chrono::milliseconds(100);
+constexpr auto kCrawlEvery = std::chrono::seconds(1);
+
+}  // namespace
+
+BackgroundWork::BackgroundWork(Cache& cache) : cache_(cache) {
+  thread_ = std::thread([this] { loop(); });
+}
+
+BackgroundWork::~BackgroundWork() {
+  {
+    std::lock_guard lock(mu_);
+    stop_ = true;
+  }
+  wake_.notify_all();
+  thread_.join();
+}
+
+void BackgroundWork::loop() {
+  using Clock = std::chrono::steady_clock;
+  auto next_crawl = Clock::now() + kCrawlEvery;
+  std::unique_lock lock(mu_);
+  while (!wake_.wait_for(lock, kTick, [this] { return stop_; })) {
+    lock.unlock();
+    if (cache_.config().lru_maintainer) cache_.run_lru_maintainer_once();
+    if (cache_.config().slab_reassign) cache_.run_slab_rebalancer_once();
+    if (cache_.lru_crawler_enabled() && Clock::now() >= next_crawl) {
+      const auto start = Clock::now();
+      cache_.crawl();
+      // A full crawl walks every item: keep it under about a tenth of one core.
+      const auto took = Clock::now() - start;
+      next_crawl = Clock::now() + std::max<Clock::duration>(kCrawlEvery, took * 10);
+    }
+    lock.lock();
+  }
+}
+
+}  // namespace kioku::slab
