@@ -5,6 +5,7 @@
 #include <charconv>
 #include <cstdio>
 
+#include "daemon/engine_admin.h"
 #include "daemon/version.h"
 #include "protocol/text_composer.h"
 
@@ -125,6 +126,12 @@ ExecuteOutcome Executor::execute(const TextRequest& request, OutputQueue& out) {
       break;
     case TextCommand::kCacheMemlimit:
       cache_memlimit(request, out);
+      break;
+    case TextCommand::kLruCrawler:
+      execute_lru_crawler(cache_, request.arguments, out);
+      break;
+    case TextCommand::kSlabs:
+      execute_slabs(cache_, request.arguments, out);
       break;
   }
   return ExecuteOutcome::kContinue;
@@ -248,11 +255,11 @@ void Executor::stats(const TextRequest& request, OutputQueue& out) {
         append_stat(out, std::string_view(name, static_cast<std::size_t>(n)), value);
       };
       row("number", c.number);
-      row("number_hot", 0);
-      row("number_warm", 0);
-      row("number_cold", c.number);
-      row("age_hot", 0);
-      row("age_warm", 0);
+      row("number_hot", c.number_hot);
+      row("number_warm", c.number_warm);
+      row("number_cold", c.number_cold);
+      row("age_hot", c.age_hot);
+      row("age_warm", c.age_warm);
       row("age", c.age);
       row("mem_requested", c.mem_requested);
       row("evicted", c.evicted);
@@ -264,6 +271,17 @@ void Executor::stats(const TextRequest& request, OutputQueue& out) {
       row("expired_unfetched", c.expired_unfetched);
       row("evicted_unfetched", c.evicted_unfetched);
       row("evicted_active", c.evicted_active);
+      row("crawler_reclaimed", c.crawler_reclaimed);
+      row("crawler_items_checked", c.crawler_items_checked);
+      row("lrutail_reflocked", 0);
+      row("moves_to_cold", c.moves_to_cold);
+      row("moves_to_warm", c.moves_to_warm);
+      row("moves_within_lru", c.moves_within_lru);
+      row("direct_reclaims", c.direct_reclaims);
+      row("hits_to_hot", c.hits_to_hot);
+      row("hits_to_warm", c.hits_to_warm);
+      row("hits_to_cold", c.hits_to_cold);
+      row("hits_to_temp", c.hits_to_temp);
     }
   } else if (what == "slabs") {
     char name[64];
@@ -285,6 +303,9 @@ void Executor::stats(const TextRequest& request, OutputQueue& out) {
     }
     append_stat(out, "active_slabs", active);
     append_stat(out, "total_malloced", cache_.stats().total_malloced);
+  } else if (what.starts_with("cachedump")) {
+    execute_cachedump(cache_, what, out);
+    return;
   } else if (what.starts_with("detail")) {
     out.append("CLIENT_ERROR usage: stats detail on|off|dump\r\n");
     return;

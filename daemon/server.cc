@@ -20,6 +20,7 @@
 #include <cstring>
 #include <ctime>
 
+#include "daemon/engine_admin.h"
 #include "daemon/version.h"
 #include "protocol/text_composer.h"
 
@@ -40,6 +41,7 @@ slab::CacheConfig cache_config(const Settings& s, int64_t started) {
   config.evict_to_free = s.evict_to_free;
   if (s.hashpower_init != 0) config.hashpower_init = s.hashpower_init;
   config.process_started = started;
+  copy_engine_options(s.engine, &config);
   return config;
 }
 
@@ -355,6 +357,7 @@ void Server::write_general_stats(OutputQueue& out) {
   append_stat(out, "hash_power_level", c.hash_power_level);
   append_stat(out, "hash_bytes", c.hash_bytes);
   append_stat(out, "hash_is_expanding", c.hash_is_expanding ? 1 : 0);
+  append_engine_thread_stats(*cache_, out);
   append_stat(out, "malloc_fails", c.malloc_fails);
   append_stat(out, "bytes", c.bytes);
   append_stat(out, "curr_items", c.curr_items);
@@ -365,6 +368,7 @@ void Server::write_general_stats(OutputQueue& out) {
   append_stat(out, "evicted_active", c.evicted_active);
   append_stat(out, "evictions", c.evictions);
   append_stat(out, "reclaimed", c.reclaimed);
+  append_engine_item_stats(*cache_, out);
   append_stat(out, "total_malloced", c.total_malloced);
 
 }
@@ -404,6 +408,7 @@ void Server::write_settings_stats(OutputQueue& out) {
   append_stat(out, "item_size_max", static_cast<uint64_t>(s.item_size_max));
   append_stat(out, "maxconns_fast", s.maxconns_fast ? "yes" : "no");
   append_stat(out, "hashpower_init", s.hashpower_init);
+  append_engine_settings(*cache_, out);
   append_stat(out, "flush_enabled", s.flush_enabled ? "yes" : "no");
   append_stat(out, "idle_timeout", s.idle_timeout);
   append_stat(out, "ssl_enabled", "no");

@@ -10,6 +10,8 @@
 #include <cstdio>
 #include <thread>
 
+#include "daemon/engine_admin.h"
+
 #include "daemon/version.h"
 
 namespace kioku::daemon {
@@ -79,6 +81,8 @@ bool apply_extended(std::string_view item, Settings* s, std::string* error) {
     s->maxconns_fast = true;
   } else if (key == "no_maxconns_fast") {
     s->maxconns_fast = false;
+  } else if (!apply_engine_option(key, value, &s->engine, error)) {
+    return false;
   }
   s->extended.emplace_back(item);
   return true;

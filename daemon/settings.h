@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "slab/cache.h"
+
 namespace kioku::daemon {
 
 enum class BindingProtocol : uint8_t { kAuto, kAscii, kBinary };
@@ -49,6 +51,7 @@ struct Settings {
   uint32_t idle_timeout = 0;             // idle_timeout (seconds, 0 = never)
   std::size_t slab_chunk_max = 0;        // slab_chunk_max (0 = page size / 2, as memcached)
   bool maxconns_fast = true;
+  slab::CacheConfig engine;              // memory engine -o options (daemon/engine_admin.h)
   std::vector<std::string> extended;     // every -o key[=value] as given, for "stats settings"
 };
 

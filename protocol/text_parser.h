@@ -43,6 +43,8 @@ enum class TextCommand : uint8_t {
   kShutdown,
   kStats,
   kCacheMemlimit,
+  kLruCrawler,  // arguments: the rest of the line
+  kSlabs,       // arguments: the rest of the line
 };
 
 inline constexpr bool is_storage_command(TextCommand c) {

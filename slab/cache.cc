@@ -732,6 +732,7 @@ void Cache::for_each_item(const std::vector<bool>& classes,
       m.fetched = it->is_fetched();
       m.slab_class = id;
       m.size = it->total_size();
+      m.value_length = it->nbytes();
       fn(m);
     });
   }

@@ -200,6 +200,7 @@ struct ItemMetadata {
   bool fetched = false;
   uint32_t slab_class = 0;
   uint64_t size = 0;  // bytes the item accounts for
+  uint64_t value_length = 0;
 };
 
 enum class ReassignResult : uint8_t {
