@@ -132,6 +132,7 @@ bool apply_engine_option(std::string_view key, std::string_view value, slab::Cac
   } else if (key == "temporary_ttl") {
     if (!parse_int(value, &n) || n < 0 || n > UINT32_MAX) return bad();
     e->temporary_ttl = static_cast<uint32_t>(n);
+    e->temp_lru = true;  // memcached 1.6: setting temporary_ttl is what turns TEMP on
   } else if (key == "hot_max_factor" || key == "warm_max_factor") {
     if (!parse_double(value, &d) || d <= 0) return bad();
     (key == "hot_max_factor" ? e->hot_max_factor : e->warm_max_factor) = d;
