@@ -802,8 +802,10 @@ void Cache::run_slab_rebalancer_once() {
   for (uint32_t id = 1; id <= classes; ++id) {
     Lru::List& l = d.lru.list(static_cast<uint8_t>(id));
     std::lock_guard llock(l.mu);
-    delta[id] = l.counters.evicted - d.engine.last_evicted[id];
-    d.engine.last_evicted[id] = l.counters.evicted;
+    // Evictions, and stores refused because the class has no page at all.
+    const uint64_t pressure = l.counters.evicted + l.counters.outofmemory;
+    delta[id] = pressure - d.engine.last_evicted[id];
+    d.engine.last_evicted[id] = pressure;
     const Item* tail = d.lru.item_at(l.seg[kCold].tail);
     if (tail == nullptr) tail = d.lru.item_at(l.seg[kWarm].tail);
     if (tail == nullptr) tail = d.lru.item_at(l.seg[kHot].tail);

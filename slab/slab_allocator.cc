@@ -7,15 +7,27 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 
 namespace kioku::slab {
 namespace {
 
 constexpr std::size_t kDefaultPageSize = std::size_t{1} << 20;
-// 32-bit references in 8-byte units address 32 GiB.
-constexpr std::size_t kMaxArena = (std::size_t{1} << 32) * 8 - 8;
+// 32-bit references in 8-byte units address 32 GiB; in 4-byte units, 16 GiB.
+constexpr std::size_t kMaxArena = (std::size_t{1} << 32) * 8 - (std::size_t{1} << 20);
+constexpr std::size_t kFineArena = (std::size_t{1} << 32) * 4 - (std::size_t{1} << 20);
 constexpr std::size_t kMinArena = std::size_t{4} << 30;
-constexpr std::size_t align8(std::size_t n) { return (n + 7) & ~std::size_t{7}; }
+// Below this chunk size every class is one alignment unit apart: the per-item overhead matters
+// most for small items, and there an 8-byte step is already a 5% waste.
+constexpr std::size_t kFineClassesBelow = 256;
+
+// Free chunks are linked through their first bytes; chunks may be only 4-byte aligned.
+void* next_free(const void* chunk) {
+  void* next;
+  std::memcpy(&next, chunk, sizeof next);
+  return next;
+}
+void set_next_free(void* chunk, void* next) { std::memcpy(chunk, &next, sizeof next); }
 
 }  // namespace
 
@@ -27,23 +39,6 @@ SlabAllocator::SlabAllocator(const CacheConfig& config, std::size_t header_size)
   // memcached's slabs_init; the last class is a whole page.
   const uint32_t steps = std::max<uint32_t>(1, config.slab_steps_per_factor);
   const double step = 1.0 + (factor - 1.0) / steps;
-  std::size_t size = align8(header_size + config.chunk_size);
-  uint32_t id = 1;
-  while (id < kMaxSlabClasses &&
-         static_cast<double>(size) <= static_cast<double>(page_size_) / factor) {
-    classes_[id].size = static_cast<uint32_t>(size);
-    classes_[id].perslab = static_cast<uint32_t>(page_size_ / size);
-    if (steps == 1) {
-      size = align8(static_cast<std::size_t>(static_cast<double>(size) * factor));
-    } else {
-      const auto grow = static_cast<std::size_t>(static_cast<double>(size) * (step - 1.0));
-      size += std::max<std::size_t>(8, grow & ~std::size_t{7});
-    }
-    ++id;
-  }
-  classes_[id].size = static_cast<uint32_t>(page_size_);
-  classes_[id].perslab = 1;
-  class_count_ = id;
 
   // Reserve address space only: PROT_NONE mappings are not charged by overcommit accounting.
   std::size_t want = std::clamp(config.memory_limit * 2, kMinArena, kMaxArena);
@@ -57,6 +52,30 @@ SlabAllocator::SlabAllocator(const CacheConfig& config, std::size_t header_size)
   }
   arena_pages_ = arena_bytes_ / page_size_;
   page_class_ = std::make_unique<std::atomic<uint8_t>[]>(std::max<std::size_t>(arena_pages_, 1));
+  // memcached's table (steps == 1) keeps its 8-byte alignment.
+  ref_shift_ = (steps > 1 && arena_bytes_ <= kFineArena) ? 2 : 3;
+  const std::size_t unit = std::size_t{1} << ref_shift_;
+  auto align = [unit](std::size_t n) { return (n + unit - 1) & ~(unit - 1); };
+
+  std::size_t size = align(header_size + config.chunk_size);
+  uint32_t id = 1;
+  while (id < kMaxSlabClasses &&
+         static_cast<double>(size) <= static_cast<double>(page_size_) / factor) {
+    classes_[id].size = static_cast<uint32_t>(size);
+    classes_[id].perslab = static_cast<uint32_t>(page_size_ / size);
+    if (steps == 1) {
+      size = align(static_cast<std::size_t>(static_cast<double>(size) * factor));
+    } else if (size < kFineClassesBelow) {
+      size += unit;
+    } else {
+      const auto grow = static_cast<std::size_t>(static_cast<double>(size) * (step - 1.0));
+      size += std::max(unit, grow & ~(unit - 1));
+    }
+    ++id;
+  }
+  classes_[id].size = static_cast<uint32_t>(page_size_);
+  classes_[id].perslab = 1;
+  class_count_ = id;
 }
 
 SlabAllocator::~SlabAllocator() {
@@ -81,15 +100,53 @@ uint8_t SlabAllocator::class_for(std::size_t ntotal) const {
 
 bool SlabAllocator::grab_page(Class& c, uint8_t id) {
   std::lock_guard lock(pages_mu_);
+  return grab_page_locked(c, id);
+}
+
+bool SlabAllocator::reclaim_idle_pages(Class& c) {
+  // With pages_mu_ and c.mu held. Classes with pages but no item in use (a size that went
+  // away, e.g. a value that grew by appends) give their pages to the pool. try_lock: two
+  // allocating threads may look at each other's class.
+  bool found = false;
+  for (uint32_t id = 1; id <= class_count_; ++id) {
+    Class& o = classes_[id];
+    if (&o == &c || !o.mu.try_lock()) continue;
+    std::lock_guard olock(o.mu, std::adopt_lock);
+    if (o.used != 0 || o.pages == 0 || move_src_.load(std::memory_order_relaxed) == id) continue;
+    for (std::size_t i = 0; i < pages_mapped_; ++i) {
+      if (page_class_[i].load(std::memory_order_relaxed) != id) continue;
+      page_class_[i].store(0, std::memory_order_relaxed);
+      madvise(base_ + i * page_size_, page_size_, MADV_DONTNEED);  // zeroed: no stale headers
+      free_pages_.push_back(i);
+      found = true;
+    }
+    o.pages = 0;
+    o.free_head = nullptr;
+    o.free_count = 0;
+    o.end_page = nullptr;
+    o.end_page_free = 0;
+  }
+  return found;
+}
+
+bool SlabAllocator::grab_page_locked(Class& c, uint8_t id) {
   std::size_t index;
   if (!free_pages_.empty()) {
     index = free_pages_.back();
     free_pages_.pop_back();
   } else {
     // memcached (do_slabs_newslab) lets every class have its first page even past the limit,
-    // so a size never seen before can still be stored; a limit below one page still allows one.
+    // so a size never seen before can still be stored. With Kioku's finer (and more) classes
+    // that could add far more than memcached's ~40 pages, so the overdraft is capped at 1/16
+    // of the limit plus 4 pages; past it, a new class waits for automove (the rebalancer
+    // counts its outofmemory). A limit below one page still allows one.
     const std::size_t limit = std::max(limit_.load(std::memory_order_relaxed), page_size_);
-    if ((pages_mapped_ + 1) * page_size_ > limit && c.pages > 0) return false;
+    const std::size_t overdraft = limit / 16 + 4 * page_size_;
+    const std::size_t after = (pages_mapped_ + 1) * page_size_;
+    if (after > limit && (c.pages > 0 || after > limit + overdraft)) {
+      if (!reclaim_idle_pages(c)) return false;
+      return grab_page_locked(c, id);
+    }
     if (pages_mapped_ >= arena_pages_ ||
         mprotect(base_ + pages_mapped_ * page_size_, page_size_, PROT_READ | PROT_WRITE) != 0) {
       malloc_fails_.fetch_add(1, std::memory_order_relaxed);
@@ -111,7 +168,7 @@ void* SlabAllocator::alloc(uint8_t id) {
   void* chunk = nullptr;
   if (c.free_head != nullptr) {
     chunk = c.free_head;
-    c.free_head = *static_cast<void**>(chunk);
+    c.free_head = next_free(chunk);
     --c.free_count;
   } else if (c.end_page_free > 0 || grab_page(c, id)) {
     chunk = c.end_page;
@@ -132,7 +189,7 @@ void SlabAllocator::free(uint8_t id, void* chunk) {
     ++move_parked_;  // not reused: the page is being emptied
     return;
   }
-  *static_cast<void**>(chunk) = c.free_head;
+  set_next_free(chunk, c.free_head);
   c.free_head = chunk;
   ++c.free_count;
 }
@@ -193,16 +250,21 @@ bool SlabAllocator::begin_move(uint8_t src) {
     c.end_page_free = 0;
   }
   // Withdraw the page's free chunks from the free list.
-  void** link = &c.free_head;
-  while (*link != nullptr) {
-    char* chunk = static_cast<char*>(*link);
+  char* prev = nullptr;  // the chunk whose link points at `chunk` (nullptr: free_head)
+  for (char* chunk = static_cast<char*>(c.free_head); chunk != nullptr;) {
+    char* next = static_cast<char*>(next_free(chunk));
     if (chunk >= page && chunk < page + page_size_) {
-      *link = *reinterpret_cast<void**>(chunk);
+      if (prev == nullptr) {
+        c.free_head = next;
+      } else {
+        set_next_free(prev, next);
+      }
       --c.free_count;
       ++move_parked_;
     } else {
-      link = reinterpret_cast<void**>(chunk);
+      prev = chunk;
     }
+    chunk = next;
   }
   move_src_.store(src, std::memory_order_relaxed);
   move_page_.store(page, std::memory_order_release);
@@ -249,7 +311,7 @@ void SlabAllocator::finish_move(uint8_t dst) {
   } else {
     for (uint32_t i = 0; i < d.perslab; ++i) {
       char* chunk = page + static_cast<std::size_t>(i) * d.size;
-      *reinterpret_cast<void**>(chunk) = d.free_head;
+      set_next_free(chunk, d.free_head);
       d.free_head = chunk;
       ++d.free_count;
     }

@@ -44,11 +44,11 @@ class SlabAllocator {
   // 32-bit chunk references (item.h).
   ItemRefId ref_of(const void* chunk) const {
     if (chunk == nullptr) return 0;
-    return static_cast<ItemRefId>((static_cast<const char*>(chunk) - base_) >> 3) + 1;
+    return static_cast<ItemRefId>((static_cast<const char*>(chunk) - base_) >> ref_shift_) + 1;
   }
   Item* item_at(ItemRefId ref) const {
     if (ref == 0) return nullptr;
-    return reinterpret_cast<Item*>(base_ + (static_cast<std::size_t>(ref - 1) << 3));
+    return reinterpret_cast<Item*>(base_ + (static_cast<std::size_t>(ref - 1) << ref_shift_));
   }
   // The class of the page holding this chunk.
   uint8_t class_of(const void* chunk) const {
@@ -94,6 +94,8 @@ class SlabAllocator {
     uint64_t used = 0;
   };
   bool grab_page(Class& c, uint8_t id);  // called with c.mu held
+  bool grab_page_locked(Class& c, uint8_t id);  // and pages_mu_
+  bool reclaim_idle_pages(Class& c);             // and pages_mu_
   std::size_t page_index(const void* p) const {
     return static_cast<std::size_t>(static_cast<const char*>(p) - base_) / page_size_;
   }
@@ -110,6 +112,9 @@ class SlabAllocator {
   std::array<Class, kMaxSlabClasses + 1> classes_;  // [0] unused
 
   char* base_ = nullptr;
+  // Chunks are aligned to 1 << ref_shift_ bytes and references count in those units: 4-byte
+  // units (finer chunk sizes) while the arena is at most 16 GiB, 8-byte units up to 32 GiB.
+  unsigned ref_shift_ = 2;
   std::size_t arena_bytes_ = 0;
   std::size_t arena_pages_ = 0;
   std::unique_ptr<std::atomic<uint8_t>[]> page_class_;  // 0 = not in any class

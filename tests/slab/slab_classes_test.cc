@@ -22,11 +22,12 @@ std::vector<uint32_t> class_sizes(const SlabAllocator& a) {
 
 TEST_CASE("first class holds the header plus chunk_size, rounded to 8", "[slab][classes]") {
   CacheConfig config = small_config();
+  config.slab_steps_per_factor = 1;  // memcached's table
   config.chunk_size = 48;
   SlabAllocator a(config, 51);
   CHECK(a.chunk_size(1) == 104);  // align8(51 + 48)
   config.chunk_size = 10;
-  SlabAllocator b(config, 51);
+  SlabAllocator b(config, 51);  // still memcached's table
   CHECK(b.chunk_size(1) == 64);
 }
 
@@ -73,18 +74,23 @@ TEST_CASE("one step per factor makes memcached's classes", "[slab][classes]") {
   CHECK(a.class_for((1u << 20) + 1) == 0);
 }
 
-TEST_CASE("default classes split each factor step in four, 8 bytes apart at the bottom",
+TEST_CASE("default classes are 4 bytes apart below 256 and a quarter -f step above",
           "[slab][classes]") {
   SlabAllocator a(small_config(), 40);
   const auto sizes = class_sizes(a);
   REQUIRE(sizes.size() > 100);
-  CHECK(sizes[0] == 88);  // align8(40 + 48)
-  CHECK(sizes[1] == 96);
-  CHECK(sizes[8] == 152);
-  for (std::size_t i = 0; i + 1 < sizes.size(); ++i) {
-    CHECK(sizes[i] % 8 == 0);
-    // Never more than a quarter of the -f step wasted.
-    if (i + 2 < sizes.size()) CHECK(sizes[i + 1] <= std::max<uint32_t>(sizes[i] + 8, sizes[i] * 1.0625 + 8));
+  REQUIRE(sizes.size() <= 255);
+  CHECK(sizes[0] == 88);  // 40 + 48
+  CHECK(sizes[1] == 92);
+  CHECK(a.class_for(149) == a.class_for(152));
+  CHECK(a.class_for(152) + 1 == a.class_for(153));
+  for (std::size_t i = 0; i + 2 < sizes.size(); ++i) {
+    CHECK(sizes[i] % 4 == 0);
+    if (sizes[i] < 256) {
+      CHECK(sizes[i + 1] == sizes[i] + 4);
+    } else {
+      CHECK(sizes[i + 1] <= sizes[i] * 1.0625 + 4);  // at most a quarter of the 25% step
+    }
   }
   CHECK(sizes.back() == 1u << 20);
 }
