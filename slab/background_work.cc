@@ -37,9 +37,9 @@ void BackgroundWork::loop() {
     if (cache_.lru_crawler_enabled() && Clock::now() >= next_crawl) {
       const auto start = Clock::now();
       cache_.crawl();
-      // A full crawl walks every item: keep it under about a tenth of one core.
+      // A full crawl walks every item: keep it under about a quarter of one core.
       const auto took = Clock::now() - start;
-      next_crawl = Clock::now() + std::max<Clock::duration>(kCrawlEvery, took * 10);
+      next_crawl = Clock::now() + std::max<Clock::duration>(kCrawlEvery, took * 3);
     }
     lock.lock();
   }
