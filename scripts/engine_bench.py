@@ -46,6 +46,7 @@ class Server:
         while True:
             try:
                 self.sock = socket.create_connection(("127.0.0.1", self.port))
+                self.sock.settimeout(60)
                 break
             except OSError:
                 if time.time() > deadline:

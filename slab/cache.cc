@@ -25,6 +25,7 @@
 #include "slab/item.h"
 #include "slab/item_locks.h"
 #include "slab/lru.h"
+#include "slab/sharded_counter.h"
 #include "slab/slab_allocator.h"
 
 namespace kioku::slab {
@@ -126,9 +127,10 @@ struct Cache::Impl {
   std::atomic<RelTime> oldest_live{0};
   std::atomic<uint64_t> oldest_cas{0};
 
-  std::atomic<uint64_t> curr_items{0};
-  std::atomic<uint64_t> total_items{0};
-  std::atomic<uint64_t> bytes{0};
+  // Sharded by key hash: every store and delete changes them (see sharded_counter.h).
+  ShardedCounter curr_items;
+  ShardedCounter total_items;
+  ShardedCounter bytes;
   std::atomic<uint64_t> get_expired{0};
   std::atomic<uint64_t> get_flushed{0};
 
@@ -161,9 +163,9 @@ struct Cache::Impl {
     it->iflags.fetch_or(kItemLinked, std::memory_order_release);
     table.insert(it, hv);
     lru.link(it, clock.now());
-    curr_items.fetch_add(1, std::memory_order_relaxed);
-    total_items.fetch_add(1, std::memory_order_relaxed);
-    bytes.fetch_add(it->total_size(), std::memory_order_relaxed);
+    curr_items.add(hv, 1);
+    total_items.add(hv, 1);
+    bytes.add(hv, it->total_size());
   }
 
   // lru_list: non-null when the caller already holds that list's mutex (eviction).
@@ -175,8 +177,8 @@ struct Cache::Impl {
     } else {
       lru.unlink(it);
     }
-    curr_items.fetch_sub(1, std::memory_order_relaxed);
-    bytes.fetch_sub(it->total_size(), std::memory_order_relaxed);
+    curr_items.sub(hv, 1);
+    bytes.sub(hv, it->total_size());
     release(it);
   }
 
@@ -587,9 +589,9 @@ std::size_t Cache::item_header_size() const { return impl_->header; }
 CacheStats Cache::stats() const {
   const Impl& d = *impl_;
   CacheStats s;
-  s.curr_items = d.curr_items.load(std::memory_order_relaxed);
-  s.total_items = d.total_items.load(std::memory_order_relaxed);
-  s.bytes = d.bytes.load(std::memory_order_relaxed);
+  s.curr_items = d.curr_items.sum();
+  s.total_items = d.total_items.sum();
+  s.bytes = d.bytes.sum();
   s.get_expired = d.get_expired.load(std::memory_order_relaxed);
   s.get_flushed = d.get_flushed.load(std::memory_order_relaxed);
   for (const ItemClassStats& c : item_stats()) {

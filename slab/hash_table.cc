@@ -90,10 +90,15 @@ void HashTable::insert(Item* item, uint64_t hv) {
   ItemRefId* head = bucket(hv);
   item->h_next = *head;
   *head = slabs_.ref_of(item);
-  const uint64_t n = items_.fetch_add(1, std::memory_order_relaxed) + 1;
+  items_.add(hv, 1);
   const uint32_t power = hashpower_.load(std::memory_order_relaxed);
-  // Grow at a load factor of 1.5, as memcached does.
-  if (n > (uint64_t{3} << power) / 2 && power < kMaxHashPower && !expanding()) {
+  // Grow at a load factor of 1.5, as memcached does. Hashes are uniform, so this shard's
+  // count times the shard count estimates the total without summing every shard per insert;
+  // the expansion thread checks the exact sum.
+  const int64_t estimate =
+      static_cast<int64_t>(items_.shard(hv)) * static_cast<int64_t>(ShardedCounter::kShards);
+  if (estimate > static_cast<int64_t>((uint64_t{3} << power) / 2) && power < kMaxHashPower &&
+      !expanding()) {
     {
       std::lock_guard lock(thread_mu_);
       want_expand_ = true;
@@ -108,7 +113,7 @@ void HashTable::remove(Item* item, uint64_t hv) {
     if (*link == ref) {
       *link = item->h_next;
       item->h_next = 0;
-      items_.fetch_sub(1, std::memory_order_relaxed);
+      items_.sub(hv, 1);
       return;
     }
   }
@@ -149,7 +154,7 @@ void HashTable::expansion_loop() {
       want_expand_ = false;
     }
     const uint32_t power = hashpower_.load(std::memory_order_relaxed);
-    if (items_.load(std::memory_order_relaxed) <= (uint64_t{3} << power) / 2 ||
+    if (items_.sum() <= (uint64_t{3} << power) / 2 ||
         power >= kMaxHashPower)
       continue;
 

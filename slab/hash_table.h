@@ -16,6 +16,7 @@
 
 #include "slab/item.h"
 #include "slab/item_locks.h"
+#include "slab/sharded_counter.h"
 #include "slab/slab_allocator.h"
 
 namespace kioku::slab {
@@ -40,7 +41,7 @@ class HashTable {
   uint32_t hashpower() const { return hashpower_.load(std::memory_order_relaxed); }
   uint64_t bytes() const { return (uint64_t{1} << hashpower()) * sizeof(ItemRefId); }
   bool expanding() const { return next_.load(std::memory_order_relaxed) != nullptr; }
-  uint64_t items() const { return items_.load(std::memory_order_relaxed); }
+  uint64_t items() const { return items_.sum(); }
 
   // Calls fn(Item*) for every item whose key hashes to stripe `stripe`; the caller holds that
   // stripe's lock. fn may remove the item it is given (the crawler and metadump use this).
@@ -87,7 +88,7 @@ class HashTable {
   // lock, so a reader holding that stripe sees an exact answer for its own bucket.
   std::atomic<uint64_t> cursor_{0};
   std::atomic<uint32_t> hashpower_;
-  std::atomic<uint64_t> items_{0};  // only decides when to grow: see insert()
+  ShardedCounter items_;  // only decides when to grow: see insert()
 
   std::mutex thread_mu_;
   std::condition_variable wake_;
