@@ -99,7 +99,7 @@ struct EngineCounters {
 struct Cache::Impl {
   explicit Impl(const CacheConfig& c)
       : config(c),
-        header(Item::header_size(c.use_cas, true)),
+        header(Item::header_size(c.use_cas, true, true)),
         clock(c.process_started),
         slabs(c, header),
         locks(std::min(kMaxStripePower, c.hashpower_init)),
@@ -139,7 +139,8 @@ struct Cache::Impl {
   }
 
   bool is_expired(const Item* it, RelTime now) const {
-    return it->exptime != 0 && it->exptime <= now;
+    const RelTime exptime = it->exptime();
+    return exptime != 0 && exptime <= now;
   }
   // memcached's item_is_flushed(), with the CAS refinement that makes a set in the same
   // second as flush_all survive.
@@ -253,7 +254,7 @@ struct Cache::Impl {
           continue;
         } else {
           ++c.evicted;
-          if (it->exptime != 0) ++c.evicted_nonzero;
+          if (it->exptime() != 0) ++c.evicted_nonzero;
           if (!it->is_fetched()) ++c.evicted_unfetched;
           if (it->is_active()) ++c.evicted_active;
           c.evicted_time = now - std::min(now, it->time.load(std::memory_order_relaxed));
@@ -273,7 +274,7 @@ struct Cache::Impl {
       *err = StoreResult::kTooLarge;
       return nullptr;
     }
-    const std::size_t header_now = Item::header_size(config.use_cas, flags != 0);
+    const std::size_t header_now = Item::header_size(config.use_cas, exptime != 0, flags != 0);
     const std::size_t ntotal = header_now + key.size() + nbytes;
     const uint8_t id = slabs.class_for(ntotal);
     if (id == 0 || header + key.size() + nbytes > config.item_size_max || nbytes > kSizeMask) {
@@ -299,9 +300,8 @@ struct Cache::Impl {
     new (&it->refcount) std::atomic<uint16_t>(1);
     new (&it->time) std::atomic<RelTime>(clock.now());
     new (&it->iflags) std::atomic<uint8_t>(0);
-    it->exptime = exptime;
     it->nkey = static_cast<uint8_t>(key.size());
-    it->init_shape(config.use_cas, flags, static_cast<uint32_t>(nbytes));
+    it->init_shape(config.use_cas, exptime, flags, static_cast<uint32_t>(nbytes));
     std::memcpy(it->payload(), key.data(), key.size());
     return it;
   }
@@ -326,7 +326,7 @@ struct Cache::Impl {
         old_it = find_live(key, hv);
         if (old_it == nullptr) return StoreResult::kNotStored;
         old_it->refcount.fetch_add(1, std::memory_order_relaxed);  // pin: bytes stay put
-        exptime = old_it->exptime;
+        exptime = old_it->exptime();
       }
       StoreResult err = StoreResult::kStored;  // detail unused: see below
       Item* combined = alloc_item(key, old_it->flags(), exptime,
@@ -429,7 +429,7 @@ struct Cache::Impl {
           return {DeltaStatus::kOk, value};
         }
         old_it->refcount.fetch_add(1, std::memory_order_relaxed);
-        exptime = old_it->exptime;
+        exptime = old_it->exptime();
       }
       StoreResult err = StoreResult::kStored;
       Item* fresh = alloc_item(key, old_it->flags(), exptime, len, &err);
@@ -453,21 +453,80 @@ struct Cache::Impl {
     }
   }
 
+  // touch/gat giving a TTL to an item stored without one: the header has no room, so the item
+  // is copied into one that has (same key, flags, value and CAS) and replaces it. Called and
+  // returns without the stripe lock; the result is pinned (or nullptr if the key went away or
+  // no memory was free).
+  Item* rebuild_with_exptime(std::string_view key, uint64_t hv, RelTime exptime) {
+    for (;;) {
+      Item* old_it;
+      {
+        std::lock_guard lock(locks.for_hash(hv));
+        old_it = find_live(key, hv);
+        if (old_it == nullptr) return nullptr;
+        if (old_it->set_exptime(exptime)) {  // someone else rebuilt it meanwhile
+          old_it->refcount.fetch_add(1, std::memory_order_relaxed);
+          lru.touch(old_it, clock.now(), /*try_only=*/true);
+          return old_it;
+        }
+        old_it->refcount.fetch_add(1, std::memory_order_relaxed);
+      }
+      StoreResult err = StoreResult::kStored;
+      Item* fresh = alloc_item(key, old_it->flags(), exptime, old_it->nbytes(), &err);
+      if (fresh == nullptr) {
+        release(old_it);
+        return nullptr;
+      }
+      std::memcpy(fresh->mutable_value().data(), old_it->value().data(), old_it->nbytes());
+      bool done = false;
+      {
+        std::lock_guard lock(locks.for_hash(hv));
+        if (find_live(key, hv) == old_it) {
+          const uint64_t cas = old_it->cas();
+          const bool fetched = old_it->is_fetched();
+          replace(old_it, fresh, hv);
+          fresh->set_cas(cas);  // a touch does not change the CAS
+          if (fetched) fresh->set_flag(kItemFetched);
+          lru.touch(fresh, clock.now(), /*try_only=*/true);
+          done = true;
+        }
+      }
+      release(old_it);
+      if (done) return fresh;  // keeps the allocation's reference as the caller's pin
+      release(fresh);
+    }
+  }
+
   // get / touch / gat. exptime: nullptr for a plain get.
   Item* fetch(std::string_view key, const int64_t* exptime, bool pin) {
     const uint64_t hv = hash_key(key);
     Miss why = Miss::kNone;
     Item* it;
+    bool needs_rebuild = false;
+    RelTime new_exptime = 0;
     {
       std::lock_guard lock(locks.for_hash(hv));
       it = find_live(key, hv, &why);
       if (it != nullptr && pin && it->refcount.load(std::memory_order_relaxed) >= kMaxPins)
         it = nullptr;
       if (it != nullptr) {
-        if (pin) it->refcount.fetch_add(1, std::memory_order_relaxed);
-        if (exptime != nullptr) it->exptime = clock.realtime(*exptime);
-        lru.touch(it, clock.now(), /*try_only=*/true);
+        if (exptime != nullptr) {
+          new_exptime = clock.realtime(*exptime);
+          needs_rebuild = !it->set_exptime(new_exptime);
+        }
+        if (!needs_rebuild) {
+          if (pin) it->refcount.fetch_add(1, std::memory_order_relaxed);
+          lru.touch(it, clock.now(), /*try_only=*/true);
+        }
       }
+    }
+    if (needs_rebuild) {
+      it = rebuild_with_exptime(key, hv, new_exptime);
+      if (it != nullptr && !pin) {
+        release(it);
+        return it;  // only compared with nullptr by touch()
+      }
+      return it;
     }
     if (exptime == nullptr) {
       if (why == Miss::kExpired) get_expired.fetch_add(1, std::memory_order_relaxed);
@@ -728,7 +787,7 @@ void Cache::for_each_item(const std::vector<bool>& classes,
       if (d.is_dead(it, now)) return;
       ItemMetadata m;
       m.key = it->key();
-      m.exptime = it->exptime == 0 ? -1 : origin + it->exptime;
+      m.exptime = it->exptime() == 0 ? -1 : origin + it->exptime();
       m.last_access = origin + it->time.load(std::memory_order_relaxed);
       m.cas = it->cas();
       m.fetched = it->is_fetched();

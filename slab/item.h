@@ -5,14 +5,14 @@
 //
 // One item occupies one chunk of its slab class. Links are 32-bit chunk references, not
 // pointers: every page lives in one reserved address range (the arena, see slab_allocator.h),
-// so a chunk is named by (offset / 8) + 1 and 0 means "none". The slab class is not stored:
+// so a chunk is named by (offset / unit) + 1 and 0 means "none". The slab class is not stored:
 // it is the class of the page the chunk lies in.
 //
-//    0        4        8        12       16       20       24   26 27 28
-//    +--------+--------+--------+--------+--------+--------+----+--+--+----------------+-------
-//    |lru_prev|lru_next| h_next |  time  |exptime |nbytes +|ref-|nk|if| cas (optional) | flags?
-//    |  ref   |  ref   |  ref   | atomic |        | shape  |cnt |ey|la|   8 bytes      | 4 bytes
-//    +--------+--------+--------+--------+--------+--------+----+--+--+----------------+-------
+//    0        4        8        12       16       20   22 23 24               32       36
+//    +--------+--------+--------+--------+--------+----+--+--+----------------+--------+-------
+//    |lru_prev|lru_next| h_next |  time  |nbytes +|ref-|nk|if| cas (optional) |exptime?|flags?
+//    |  ref   |  ref   |  ref   | atomic | shape  |cnt |ey|la|   8 bytes      |4 bytes |4 bytes
+//    +--------+--------+--------+--------+--------+----+--+--+----------------+--------+-------
 //    then key bytes, then value bytes (no "\r\n", no NUL)
 //
 //   offset  size  field
@@ -21,17 +21,18 @@
 //        4     4  lru_next    also hold the free-list link while the chunk is free
 //        8     4  h_next      hash chain link (guarded by the key's stripe lock)
 //       12     4  time        atomic: last access (RelTime)
-//       16     4  exptime     RelTime, 0 = never (guarded by the stripe lock)
-//       20     4  size_bits   value length (low 30 bits) + "has cas" / "has flags" bits;
+//       16     4  size_bits   value length (low 30 bits) + "has cas" / "has flags" bits;
 //                             written once before the item is published, then read-only
-//       24     2  refcount    atomic: 1 for the hash link + 1 per ItemRef pin
-//       26     1  nkey        key length, 1..250
-//       27     1  iflags      atomic bits: linked, fetched, active, LRU segment
-//       28     8  cas         only when the cache uses CAS (-C omits it); memcpy'd
+//       20     2  refcount    atomic: 1 for the hash link + 1 per ItemRef pin
+//       22     1  nkey        key length, 1..250
+//       23     1  iflags      atomic bits: linked, fetched, active, LRU segment, has exptime
+//       24     8  cas         only when the cache uses CAS (-C omits it); memcpy'd
+//       +0     4  exptime     RelTime, only when the item expires (guarded by the stripe lock;
+//                             touch giving a TTL to an item stored without one rebuilds it)
 //       +0     4  flags       client flags, only when non-zero (as memcached does)
 //
-// Header: 36 bytes with CAS and flags 0 (memcached 1.6: 48 + 8), 28 with -C, +4 for non-zero
-// client flags.
+// Header: 32 bytes with CAS, no TTL and flags 0 (memcached 1.6: 48 + 8); +4 with a TTL, +4
+// with non-zero client flags; 8 less with -C.
 #pragma once
 
 #include <atomic>
@@ -51,15 +52,16 @@ using ItemRefId = uint32_t;  // (chunk offset in the arena / 8) + 1; 0 = none
 inline constexpr uint8_t kItemLinked = 0x01;   // in the hash table and the LRU
 inline constexpr uint8_t kItemFetched = 0x02;  // read at least once since stored
 inline constexpr uint8_t kItemActive = 0x10;   // read since the LRU maintainer last looked
-inline constexpr uint8_t kItemSegmentMask = 0xE0;  // which LRU segment list holds it (lru.h)
+inline constexpr uint8_t kItemSegmentMask = 0x60;  // which LRU segment list holds it (lru.h)
 inline constexpr int kItemSegmentShift = 5;
+inline constexpr uint8_t kItemHasExptime = 0x80;  // header carries 4 bytes of exptime (fixed)
 
 // size_bits' shape bits (immutable once published).
 inline constexpr uint32_t kSizeHasCas = 1u << 31;
 inline constexpr uint32_t kSizeHasFlags = 1u << 30;
 inline constexpr uint32_t kSizeMask = (1u << 30) - 1;  // values up to 1 GiB - 1 (-I 1024m)
 
-inline constexpr std::size_t kItemFixedHeader = 28;
+inline constexpr std::size_t kItemFixedHeader = 24;
 inline constexpr std::size_t kMaxKeyLength = 250;
 
 struct Item {
@@ -67,7 +69,6 @@ struct Item {
   ItemRefId lru_next;
   ItemRefId h_next;
   std::atomic<RelTime> time;
-  RelTime exptime;
   uint32_t size_bits;
   std::atomic<uint16_t> refcount;
   uint8_t nkey;
@@ -77,6 +78,7 @@ struct Item {
   uint8_t bits() const { return iflags.load(std::memory_order_relaxed); }
   bool has_cas() const { return (size_bits & kSizeHasCas) != 0; }
   bool has_flags() const { return (size_bits & kSizeHasFlags) != 0; }
+  bool has_exptime() const { return (bits() & kItemHasExptime) != 0; }
   uint32_t nbytes() const { return size_bits & kSizeMask; }
   bool is_linked() const { return (bits() & kItemLinked) != 0; }
   bool is_fetched() const { return (bits() & kItemFetched) != 0; }
@@ -101,7 +103,7 @@ struct Item {
 
   char* base() { return reinterpret_cast<char*>(this); }
   const char* base() const { return reinterpret_cast<const char*>(this); }
-  std::size_t header() const { return header_size(has_cas(), has_flags()); }
+  std::size_t header() const { return header_size(has_cas(), has_exptime(), has_flags()); }
   uint64_t cas() const {
     uint64_t v = 0;
     if (has_cas()) std::memcpy(&v, base() + kItemFixedHeader, sizeof v);
@@ -110,17 +112,32 @@ struct Item {
   void set_cas(uint64_t v) {
     if (has_cas()) std::memcpy(base() + kItemFixedHeader, &v, sizeof v);
   }
+  RelTime exptime() const {
+    RelTime v = 0;
+    if (has_exptime()) std::memcpy(&v, base() + exptime_offset(), sizeof v);
+    return v;
+  }
+  // False (and nothing changes) when the item has no exptime field and t is not 0: the
+  // caller then rebuilds the item with one.
+  bool set_exptime(RelTime t) {
+    if (!has_exptime()) return t == 0;
+    std::memcpy(base() + exptime_offset(), &t, sizeof t);
+    return true;
+  }
   uint32_t flags() const {
     uint32_t v = 0;
-    if (has_flags()) std::memcpy(&v, base() + kItemFixedHeader + (has_cas() ? 8 : 0), sizeof v);
+    if (has_flags()) std::memcpy(&v, base() + exptime_offset() + (has_exptime() ? 4 : 0), sizeof v);
     return v;
   }
   // Only before the item is visible to other threads: decides the header's shape.
-  void init_shape(bool with_cas, uint32_t flags, uint32_t value_length) {
+  // iflags must already hold 0.
+  void init_shape(bool with_cas, RelTime exptime, uint32_t flags, uint32_t value_length) {
     size_bits = value_length | (with_cas ? kSizeHasCas : 0) | (flags != 0 ? kSizeHasFlags : 0);
+    if (exptime != 0) iflags.store(kItemHasExptime, std::memory_order_relaxed);
     set_cas(0);
+    set_exptime(exptime);
     if (flags != 0)
-      std::memcpy(base() + kItemFixedHeader + (with_cas ? 8 : 0), &flags, sizeof flags);
+      std::memcpy(base() + exptime_offset() + (exptime != 0 ? 4 : 0), &flags, sizeof flags);
   }
   char* payload() { return base() + header(); }
   const char* payload() const { return base() + header(); }
@@ -130,8 +147,9 @@ struct Item {
   // memcached's ITEM_ntotal: the bytes this item accounts for.
   std::size_t total_size() const { return header() + nkey + nbytes(); }
 
-  static constexpr std::size_t header_size(bool with_cas, bool with_flags) {
-    return kItemFixedHeader + (with_cas ? 8 : 0) + (with_flags ? 4 : 0);
+  std::size_t exptime_offset() const { return kItemFixedHeader + (has_cas() ? 8 : 0); }
+  static constexpr std::size_t header_size(bool with_cas, bool with_exptime, bool with_flags) {
+    return kItemFixedHeader + (with_cas ? 8 : 0) + (with_exptime ? 4 : 0) + (with_flags ? 4 : 0);
   }
 };
 

@@ -35,8 +35,8 @@ void Lru::link(Item* item, RelTime now) {
   LruSegment s = kCold;
   if (policy_.segmented) {
     s = kHot;
-    if (policy_.temp_lru && item->exptime != 0 && item->exptime - std::min(item->exptime, now) <
-                                                       policy_.temporary_ttl)
+    const RelTime exptime = item->exptime();
+    if (policy_.temp_lru && exptime != 0 && exptime - std::min(exptime, now) < policy_.temporary_ttl)
       s = kTemp;
   }
   std::lock_guard lock(l.mu);

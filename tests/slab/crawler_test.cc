@@ -93,7 +93,7 @@ TEST_CASE("for_each_item lists live items with unix times", "[slab][crawler][met
       CHECK(keys[i] == "b");
       CHECK(m.exptime == kStart + 110);
       CHECK_FALSE(m.fetched);
-      CHECK(m.size == cache.item_header_size() - 4 + 1 + 2);
+      CHECK(m.size == cache.item_header_size() - 4 + 1 + 2);  // with exptime, flags 0
     }
     CHECK(m.cas > 0);
   }

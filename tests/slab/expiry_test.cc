@@ -168,3 +168,39 @@ TEST_CASE("flush_all without cas hides items stored in the same second", "[slab]
   REQUIRE(set(cache, "b", "2") == StoreResult::kStored);
   CHECK(cache.get("b"));
 }
+
+TEST_CASE("touch gives a TTL to an item stored without one, keeping value, flags and CAS",
+          "[slab][expiry][touch]") {
+  Cache cache(small_config());
+  cache.tick(kStart);
+  uint64_t cas = 0;
+  REQUIRE(cache.store(StoreMode::kSet, "k", 42, 0, "value", 0, &cas) == StoreResult::kStored);
+  const uint64_t bytes_before = cache.stats().bytes;
+  CHECK(cache.touch("k", 10));
+  CHECK(cache.stats().bytes == bytes_before + 4);  // the header grew by the exptime field
+  {
+    ItemRef ref = cache.get("k");
+    REQUIRE(ref);
+    CHECK(ref.value() == "value");
+    CHECK(ref.flags() == 42);
+    CHECK(ref.cas() == cas);
+  }
+  CHECK(cache.stats().curr_items == 1);
+  cache.tick(kStart + 11);
+  CHECK_FALSE(cache.get("k"));
+  // gat on a TTL-less item returns the rebuilt item.
+  REQUIRE(set(cache, "g", "v") == StoreResult::kStored);
+  ItemRef g = cache.get_and_touch("g", 100);
+  REQUIRE(g);
+  CHECK(g.value() == "v");
+  g.reset();
+  cache.tick(kStart + 110);
+  CHECK(value_of(cache, "g") == "v");
+  cache.tick(kStart + 112);
+  CHECK_FALSE(value_of(cache, "g"));
+  // And back to "never": the field stays, holding 0.
+  REQUIRE(set(cache, "n", "v", 5) == StoreResult::kStored);
+  CHECK(cache.touch("n", 0));
+  cache.tick(kStart + 200);
+  CHECK(value_of(cache, "n") == "v");
+}

@@ -201,7 +201,8 @@ TEST_CASE("bytes and item counts follow stores and deletes", "[slab][store][stat
   Cache cache(small_config());
   REQUIRE(set(cache, "a", "12345") == StoreResult::kStored);
   REQUIRE(set(cache, "bb", "1") == StoreResult::kStored);
-  const std::size_t header = cache.item_header_size() - 4;  // flags 0 are not stored
+  // Neither flags 0 nor exptime 0 are stored (4 bytes each).
+  const std::size_t header = cache.item_header_size() - 8;
   CacheStats s = cache.stats();
   CHECK(s.curr_items == 2);
   CHECK(s.bytes == 2 * header + 1 + 5 + 2 + 1);
