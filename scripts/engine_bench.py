@@ -47,6 +47,9 @@ class Server:
             try:
                 self.sock = socket.create_connection(("127.0.0.1", self.port))
                 self.sock.settimeout(60)
+                # Small writes back to back (sets, then the next get): without this, Nagle and
+                # delayed ACKs stall every batch for ~40 ms.
+                self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
                 break
             except OSError:
                 if time.time() > deadline:
