@@ -20,6 +20,7 @@
 #include <cstring>
 #include <ctime>
 
+#include "daemon/systemd_notify.h"
 #include "daemon/version.h"
 #include "protocol/text_composer.h"
 
@@ -204,6 +205,8 @@ int Server::run() {
   }
   // The shutdown command arrives on a worker thread; it wakes the main loop through this.
   shutdown_event_.reset(event_new(base_.get(), -1, 0, &Server::on_signal, this));
+  // Every listener is bound (listen()) and accepting, and the workers run: tell systemd.
+  notify_ready(curr_connections_.load(), cache_->stats().curr_items);
 
   event_base_dispatch(base_.get());
 
@@ -252,6 +255,10 @@ void Server::accept_from(int listen_fd) {
 void Server::on_clock(evutil_socket_t, short, void* arg) {
   auto* self = static_cast<Server*>(arg);
   self->cache_->tick(std::time(nullptr));
+  constexpr unsigned kStatusEverySeconds = 5;
+  if (notify_enabled() && ++self->clock_ticks_ % kStatusEverySeconds == 0) {
+    notify_status(self->curr_connections_.load(), self->cache_->stats().curr_items);
+  }
 }
 
 void Server::on_signal(evutil_socket_t, short, void* arg) {
@@ -260,6 +267,7 @@ void Server::on_signal(evutil_socket_t, short, void* arg) {
 
 void Server::begin_shutdown() {
   if (verbosity() > 0) std::fprintf(stderr, "kiokud: shutting down\n");
+  notify_stopping();
   // Stop accepting first, then let workers finish what they have queued.
   for (auto& listener : listeners_) listener.event.reset();
   event_base_loopbreak(base_.get());

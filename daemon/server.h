@@ -73,6 +73,7 @@ class Server final : public ServerControl {
   std::vector<EventPtr> signal_events_;
   EventPtr shutdown_event_;
   int64_t started_ = 0;
+  unsigned clock_ticks_ = 0;  // for the periodic systemd STATUS= line
 
   std::atomic<int> verbosity_{0};
   std::atomic<uint64_t> curr_connections_{0};
