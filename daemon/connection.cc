@@ -205,7 +205,10 @@ void Connection::process_input() {
     } else {
       input_start_ += consumed;
     }
-    if (executor_.execute(request, output_) == ExecuteOutcome::kCloseAfterWrite) {
+    const uint64_t started_ns = CommandLatency::now_ns();
+    const ExecuteOutcome outcome = executor_.execute(request, output_);
+    worker_.latency().record(request.command, CommandLatency::now_ns() - started_ns);
+    if (outcome == ExecuteOutcome::kCloseAfterWrite) {
       close_after_write_ = true;
       input_start_ = input_end_ = 0;
       break;

@@ -15,6 +15,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "daemon/metrics_server.h"
 #include "daemon/server.h"
 #include "daemon/settings.h"
 
@@ -109,6 +110,10 @@ int main(int argc, char** argv) {
   kioku::daemon::Server server(settings);
   // Bind before dropping privileges (ports below 1024 need root).
   if (!server.listen()) return EXIT_FAILURE;
+  kioku::daemon::MetricsServer metrics(server);
+  if (!settings.metrics_listen.empty() && !metrics.listen(settings.metrics_listen)) {
+    return EXIT_FAILURE;
+  }
   if (!drop_privileges(settings)) return EXIT_FAILURE;
   if (settings.daemonize) {
     if (chdir("/") != 0) return EXIT_FAILURE;
@@ -129,7 +134,9 @@ int main(int argc, char** argv) {
   if (settings.lock_memory && mlockall(MCL_CURRENT | MCL_FUTURE) != 0) {
     std::fprintf(stderr, "kiokud: warning: -k failed to lock down all paged memory\n");
   }
+  metrics.start();
   int status = server.run();
+  metrics.stop();
   if (!settings.pid_file.empty()) unlink(settings.pid_file.c_str());
   return status;
 }

@@ -205,6 +205,7 @@ int Server::run() {
   }
   // The shutdown command arrives on a worker thread; it wakes the main loop through this.
   shutdown_event_.reset(event_new(base_.get(), -1, 0, &Server::on_signal, this));
+  serving_.store(true, std::memory_order_release);
   // Every listener is bound (listen()) and accepting, and the workers run: tell systemd.
   notify_ready(curr_connections_.load(), cache_->stats().curr_items);
 

@@ -35,6 +35,10 @@ class Server final : public ServerControl {
   const Settings& settings() const { return settings_; }
   slab::Cache& cache() { return *cache_; }
   int verbosity() const { return verbosity_.load(std::memory_order_relaxed); }
+  // For readers on other threads (the metrics endpoint): workers live until run() returns.
+  // Valid (and no longer resized) once serving() is true.
+  const std::vector<std::unique_ptr<Worker>>& workers() const { return workers_; }
+  bool serving() const { return serving_.load(std::memory_order_acquire); }
 
   // Connection accounting, called by workers.
   void connection_closed() { curr_connections_.fetch_sub(1, std::memory_order_relaxed); }
@@ -80,6 +84,7 @@ class Server final : public ServerControl {
   std::atomic<uint64_t> total_connections_{0};
   std::atomic<uint64_t> rejected_connections_{0};
   std::atomic<bool> shutting_down_{false};
+  std::atomic<bool> serving_{false};  // workers_ built; other threads may read it
 
   std::mutex baseline_mutex_;
   StatsSnapshot baseline_;  // "stats reset" subtracts this
