@@ -9,6 +9,7 @@
 #include <cstring>
 #include <ctime>
 
+#include "daemon/log.h"
 #include "daemon/server.h"
 #include "daemon/worker.h"
 #include "protocol/text_composer.h"
@@ -204,6 +205,13 @@ void Connection::process_input() {
       }
     } else {
       input_start_ += consumed;
+    }
+    if (worker_.server().verbosity() > 2) {  // -vvv: every command, as memcached -vv
+      std::string_view label = command_label(static_cast<std::size_t>(request.command));
+      std::string_view key =
+          protocol::is_retrieval_command(request.command) ? request.keys : request.key;
+      log_line(LogLevel::kDebug, "<%d %.*s %.*s", fd_, static_cast<int>(label.size()),
+               label.data(), static_cast<int>(key.size()), key.data());
     }
     const uint64_t started_ns = CommandLatency::now_ns();
     const ExecuteOutcome outcome = executor_.execute(request, output_);

@@ -15,6 +15,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "daemon/log.h"
 #include "daemon/metrics_server.h"
 #include "daemon/server.h"
 #include "daemon/settings.h"
@@ -87,6 +88,7 @@ int main(int argc, char** argv) {
     }
   }
   if (!raise_file_limit(settings)) return EXIT_FAILURE;
+  if (!kioku::daemon::open_log_file(settings.log_file)) return EXIT_FAILURE;
   std::signal(SIGPIPE, SIG_IGN);
   evthread_use_pthreads();
 
@@ -117,7 +119,7 @@ int main(int argc, char** argv) {
   if (!drop_privileges(settings)) return EXIT_FAILURE;
   if (settings.daemonize) {
     if (chdir("/") != 0) return EXIT_FAILURE;
-    if (settings.verbose == 0) {
+    if (settings.verbose == 0 && settings.log_file.empty()) {
       int null_fd = open("/dev/null", O_RDWR);
       if (null_fd >= 0) {
         dup2(null_fd, STDIN_FILENO);

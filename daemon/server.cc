@@ -20,6 +20,7 @@
 #include <cstring>
 #include <ctime>
 
+#include "daemon/log.h"
 #include "daemon/systemd_notify.h"
 #include "daemon/version.h"
 #include "protocol/text_composer.h"
@@ -203,9 +204,19 @@ int Server::run() {
     event_add(ev.get(), nullptr);
     signal_events_.push_back(std::move(ev));
   }
+  EventPtr hangup(evsignal_new(base_.get(), SIGHUP, &Server::on_hangup, this));
+  event_add(hangup.get(), nullptr);
+  signal_events_.push_back(std::move(hangup));
   // The shutdown command arrives on a worker thread; it wakes the main loop through this.
   shutdown_event_.reset(event_new(base_.get(), -1, 0, &Server::on_signal, this));
   serving_.store(true, std::memory_order_release);
+  if (verbosity() > 0) {
+    for (const auto& listener : listeners_) {
+      log_line(LogLevel::kInfo, "listening on %s", listener.name.c_str());
+    }
+    log_line(LogLevel::kInfo, "kiokud %s ready: %u worker threads, %zu MB of item memory",
+             KIOKU_VERSION, settings_.threads, settings_.memory_limit >> 20);
+  }
   // Every listener is bound (listen()) and accepting, and the workers run: tell systemd.
   notify_ready(curr_connections_.load(), cache_->stats().curr_items);
 
@@ -229,7 +240,7 @@ void Server::accept_from(int listen_fd) {
     if (fd < 0) {
       if (errno == EINTR || errno == ECONNABORTED) continue;
       if (errno == EMFILE || errno == ENFILE) {
-        std::fprintf(stderr, "kiokud: too many open files, accepting later\n");
+        log_line(LogLevel::kWarning, "too many open files, accepting later");
       }
       return;
     }
@@ -262,12 +273,17 @@ void Server::on_clock(evutil_socket_t, short, void* arg) {
   }
 }
 
+void Server::on_hangup(evutil_socket_t, short, void*) {
+  // logrotate moved the file: write to a fresh one under the configured name.
+  if (!reopen_log_file()) log_line(LogLevel::kError, "could not reopen the log file");
+}
+
 void Server::on_signal(evutil_socket_t, short, void* arg) {
   static_cast<Server*>(arg)->begin_shutdown();
 }
 
 void Server::begin_shutdown() {
-  if (verbosity() > 0) std::fprintf(stderr, "kiokud: shutting down\n");
+  if (verbosity() > 0) log_line(LogLevel::kNotice, "shutting down: draining connections");
   notify_stopping();
   // Stop accepting first, then let workers finish what they have queued.
   for (auto& listener : listeners_) listener.event.reset();

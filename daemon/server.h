@@ -63,6 +63,7 @@ class Server final : public ServerControl {
   static void on_accept(evutil_socket_t fd, short what, void* arg);
   static void on_clock(evutil_socket_t fd, short what, void* arg);
   static void on_signal(evutil_socket_t fd, short what, void* arg);
+  static void on_hangup(evutil_socket_t fd, short what, void* arg);
   void accept_from(int listen_fd);
   void begin_shutdown();
   StatsSnapshot totals();

@@ -174,6 +174,8 @@ ParseOutcome parse_settings(int argc, char** argv, Settings* s) {
   app.set_config("--config", "", "read options from this file (long names, name = value)")
       ->check(CLI::ExistingFile);
   app.allow_config_extras(CLI::config_extras_mode::error);  // a misspelt name fails the start
+  app.add_option("--log-file", s->log_file,
+                 "append log lines to this file instead of stderr (SIGHUP reopens it)");
   app.add_option("--metrics-listen", s->metrics_listen,
                  "serve Prometheus metrics at http://HOST:PORT/metrics (default: off)");
 
