@@ -117,6 +117,8 @@ int main(int argc, char** argv) {
     return EXIT_FAILURE;
   }
   if (!drop_privileges(settings)) return EXIT_FAILURE;
+  // Before -d's parent exits, so that "kiokud -d -P FILE && cat FILE" finds it.
+  if (!settings.pid_file.empty() && !write_pid_file(settings.pid_file)) return EXIT_FAILURE;
   if (settings.daemonize) {
     if (chdir("/") != 0) return EXIT_FAILURE;
     if (settings.verbose == 0 && settings.log_file.empty()) {
@@ -132,7 +134,6 @@ int main(int argc, char** argv) {
     [[maybe_unused]] ssize_t n = write(ready_pipe[1], &ok, 1);
     close(ready_pipe[1]);
   }
-  if (!settings.pid_file.empty() && !write_pid_file(settings.pid_file)) return EXIT_FAILURE;
   if (settings.lock_memory && mlockall(MCL_CURRENT | MCL_FUTURE) != 0) {
     std::fprintf(stderr, "kiokud: warning: -k failed to lock down all paged memory\n");
   }
