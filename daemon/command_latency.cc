@@ -27,6 +27,7 @@ std::string_view command_label(std::size_t command) {
     case TextCommand::kShutdown: return "shutdown";
     case TextCommand::kStats: return "stats";
     case TextCommand::kCacheMemlimit: return "cache_memlimit";
+    case TextCommand::kWatch: return "watch";
     default: break;
   }
   return "other";

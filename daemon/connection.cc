@@ -38,6 +38,7 @@ Connection::Connection(Worker& worker, int fd, std::string peer)
       output_(worker.buffers()),
       executor_(worker.server().settings(), worker.server().cache(), worker.stats(),
                 worker.server()) {
+  executor_.set_client_fd(fd);
   last_command_time_ = std::time(nullptr);
 }
 

@@ -67,7 +67,14 @@ double seconds(const timeval& tv) { return static_cast<double>(tv.tv_sec) + tv.t
 
 Server::Server(const Settings& settings) : settings_(settings) {
   started_ = std::time(nullptr);
-  cache_ = std::make_unique<slab::Cache>(cache_config(settings, started_ - kProcessStartSlack));
+  slab::CacheConfig config = cache_config(settings, started_ - kProcessStartSlack);
+  config.on_evict = [](void* hub_ptr, const slab::CacheConfig::EvictedItem& item) {
+    auto* hub = static_cast<WatchHub*>(hub_ptr);
+    if ((hub->mask() & kWatchEvictions) == 0) return;
+    hub->eviction(item.key, item.fetched, item.ttl, item.last_access, item.slab_class, item.size);
+  };
+  config.on_evict_context = &watch_hub_;
+  cache_ = std::make_unique<slab::Cache>(config);
   cache_->tick(started_);
   verbosity_.store(settings.verbose);
   base_.reset(event_base_new());

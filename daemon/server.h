@@ -50,6 +50,7 @@ class Server final : public ServerControl {
   void reset_stats() override;
   void request_shutdown() override;
   void set_verbosity(int level) override;
+  WatchHub* watch_hub() override { return &watch_hub_; }
 
  private:
   struct Listener {
@@ -69,6 +70,7 @@ class Server final : public ServerControl {
   StatsSnapshot totals();
 
   const Settings& settings_;
+  WatchHub watch_hub_;  // before cache_: the cache reports evictions to it
   std::unique_ptr<slab::Cache> cache_;
   EventBasePtr base_;
   std::vector<Listener> listeners_;

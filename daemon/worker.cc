@@ -101,6 +101,9 @@ void Worker::accept_pending() {
     if (server_.verbosity() > 1) {
       log_line(LogLevel::kDebug, "<%d new client connection", fd);
     }
+    if ((server_.watch_hub()->mask() & kWatchConnEvents) != 0) {
+      server_.watch_hub()->conn_event("conn_new", connection->peer(), "", fd);
+    }
     Connection* raw = connection.get();
     std::lock_guard lock(connections_mutex_);
     connections_.emplace(raw, std::move(connection));
@@ -133,6 +136,9 @@ void Worker::destroy(Connection* connection) {
   }
   if (server_.verbosity() > 1) {
     log_line(LogLevel::kDebug, "<%d connection closed.", owned->fd());
+  }
+  if ((server_.watch_hub()->mask() & kWatchConnEvents) != 0) {
+    server_.watch_hub()->conn_event("conn_close", owned->peer(), "normal", owned->fd());
   }
   owned.reset();
   if (stopping_ && connections_.empty()) event_base_loopexit(base_.get(), nullptr);
