@@ -9,6 +9,7 @@
 #include <cstring>
 #include <ctime>
 
+#include "daemon/log.h"
 #include "daemon/server.h"
 #include "daemon/worker.h"
 #include "protocol/text_composer.h"
@@ -37,6 +38,7 @@ Connection::Connection(Worker& worker, int fd, std::string peer)
       output_(worker.buffers()),
       executor_(worker.server().settings(), worker.server().cache(), worker.stats(),
                 worker.server()) {
+  executor_.set_client_fd(fd);
   last_command_time_ = std::time(nullptr);
 }
 
@@ -205,7 +207,17 @@ void Connection::process_input() {
     } else {
       input_start_ += consumed;
     }
-    if (executor_.execute(request, output_) == ExecuteOutcome::kCloseAfterWrite) {
+    if (worker_.server().verbosity() > 2) {  // -vvv: every command, as memcached -vv
+      std::string_view label = command_label(static_cast<std::size_t>(request.command));
+      std::string_view key =
+          protocol::is_retrieval_command(request.command) ? request.keys : request.key;
+      log_line(LogLevel::kDebug, "<%d %.*s %.*s", fd_, static_cast<int>(label.size()),
+               label.data(), static_cast<int>(key.size()), key.data());
+    }
+    const uint64_t started_ns = CommandLatency::now_ns();
+    const ExecuteOutcome outcome = executor_.execute(request, output_);
+    worker_.latency().record(request.command, CommandLatency::now_ns() - started_ns);
+    if (outcome == ExecuteOutcome::kCloseAfterWrite) {
       close_after_write_ = true;
       input_start_ = input_end_ = 0;
       break;

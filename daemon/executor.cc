@@ -4,6 +4,7 @@
 #include <array>
 #include <charconv>
 #include <cstdio>
+#include <ctime>
 
 #include "daemon/version.h"
 #include "protocol/text_composer.h"
@@ -126,6 +127,21 @@ ExecuteOutcome Executor::execute(const TextRequest& request, OutputQueue& out) {
     case TextCommand::kCacheMemlimit:
       cache_memlimit(request, out);
       break;
+    case TextCommand::kWatch: {
+      // The connection turns into an event stream: the hub takes a duplicate of the socket
+      // (and answers OK on it); this connection then closes its own descriptor.
+      uint32_t flags = 0;
+      if (watch_ == nullptr || client_fd_ < 0 ||
+          !WatchHub::parse_flags(request.arguments, &flags)) {
+        out.append(protocol::kError);
+        break;
+      }
+      if (!watch_->add_watcher_of(client_fd_, flags)) {
+        out.append("SERVER_ERROR cannot watch\r\n");
+        break;
+      }
+      return ExecuteOutcome::kCloseAfterWrite;
+    }
   }
   return ExecuteOutcome::kContinue;
 }
@@ -143,6 +159,10 @@ void Executor::retrieve(const TextRequest& request, OutputQueue& out) {
       (item ? stats_.touch_hits : stats_.touch_misses).add();
     }
     stats_.get_cmds.add();
+    if (watched(kWatchFetchers)) [[unlikely]] {
+      watch_->item_get(key, item ? "found" : "not_found", item ? item.slab_class() : 0,
+                       client_fd_, item ? item.value().size() : 0);
+    }
     if (!item) {
       stats_.get_misses.add();
       continue;
@@ -164,6 +184,7 @@ void Executor::store(const TextRequest& request, OutputQueue& out) {
   const slab::StoreMode mode = store_mode(request.command);
   slab::StoreResult result = cache_.store(mode, request.key, request.flags, request.exptime,
                                           request.value, request.cas_unique);
+  if (watched(kWatchMutations)) [[unlikely]] log_mutation(request, result);
   switch (result) {
     case slab::StoreResult::kStored:
       if (mode == slab::StoreMode::kCas) stats_.cas_hits.add();
@@ -189,6 +210,21 @@ void Executor::store(const TextRequest& request, OutputQueue& out) {
       reply(request, out, protocol::kOutOfMemory);
       break;
   }
+}
+
+void Executor::log_mutation(const TextRequest& request, slab::StoreResult result) {
+  static constexpr const char* kStatus[] = {"stored",    "not_stored", "exists",
+                                            "not_found", "too_large",  "no_memory"};
+  static constexpr const char* kCommand[] = {"set",    "add",     "replace",
+                                             "append", "prepend", "cas"};
+  constexpr int64_t kRelativeLimit = 60 * 60 * 24 * 30;  // memcached: larger is a unix time
+  int64_t ttl = request.exptime;
+  if (ttl < 0) ttl = -1;
+  if (ttl > kRelativeLimit) ttl = std::max<int64_t>(ttl - std::time(nullptr), -1);
+  // clsid is 0: the cache does not report which class took the item.
+  watch_->item_store(request.key, kStatus[static_cast<int>(result)],
+                     kCommand[static_cast<int>(store_mode(request.command))], ttl, 0,
+                     client_fd_, request.value.size());
 }
 
 void Executor::reply_too_large(const TextRequest& request, OutputQueue& out) {

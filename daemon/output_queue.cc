@@ -111,4 +111,13 @@ void OutputQueue::clear() {
   reset_if_drained();
 }
 
+void OutputQueue::copy_to(std::string* text) const {
+  for (std::size_t i = next_segment_; i < segments_.size(); ++i) {
+    const Segment& segment = segments_[i];
+    const char* data = segment.data != nullptr ? segment.data : bytes_.data() + segment.offset;
+    const std::size_t skip = i == next_segment_ ? segment_offset_ : 0;
+    text->append(data + skip, segment.length - skip);
+  }
+}
+
 }  // namespace kioku::daemon

@@ -11,6 +11,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <span>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -45,6 +46,9 @@ class OutputQueue {
   WriteStatus write_to(int fd, std::span<iovec> scratch, std::size_t* written);
   // Drops everything (connection closing).
   void clear();
+  // Appends the pending bytes to *text without consuming them (the metrics endpoint reads
+  // "stats" output this way, so /metrics and stats cannot disagree).
+  void copy_to(std::string* text) const;
 
  private:
   struct Segment {

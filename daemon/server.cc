@@ -20,6 +20,8 @@
 #include <cstring>
 #include <ctime>
 
+#include "daemon/log.h"
+#include "daemon/systemd_notify.h"
 #include "daemon/version.h"
 #include "protocol/text_composer.h"
 
@@ -65,7 +67,14 @@ double seconds(const timeval& tv) { return static_cast<double>(tv.tv_sec) + tv.t
 
 Server::Server(const Settings& settings) : settings_(settings) {
   started_ = std::time(nullptr);
-  cache_ = std::make_unique<slab::Cache>(cache_config(settings, started_ - kProcessStartSlack));
+  slab::CacheConfig config = cache_config(settings, started_ - kProcessStartSlack);
+  config.on_evict = [](void* hub_ptr, const slab::CacheConfig::EvictedItem& item) {
+    auto* hub = static_cast<WatchHub*>(hub_ptr);
+    if ((hub->mask() & kWatchEvictions) == 0) return;
+    hub->eviction(item.key, item.fetched, item.ttl, item.last_access, item.slab_class, item.size);
+  };
+  config.on_evict_context = &watch_hub_;
+  cache_ = std::make_unique<slab::Cache>(config);
   cache_->tick(started_);
   verbosity_.store(settings.verbose);
   base_.reset(event_base_new());
@@ -202,8 +211,21 @@ int Server::run() {
     event_add(ev.get(), nullptr);
     signal_events_.push_back(std::move(ev));
   }
+  EventPtr hangup(evsignal_new(base_.get(), SIGHUP, &Server::on_hangup, this));
+  event_add(hangup.get(), nullptr);
+  signal_events_.push_back(std::move(hangup));
   // The shutdown command arrives on a worker thread; it wakes the main loop through this.
   shutdown_event_.reset(event_new(base_.get(), -1, 0, &Server::on_signal, this));
+  serving_.store(true, std::memory_order_release);
+  if (verbosity() > 0) {
+    for (const auto& listener : listeners_) {
+      log_line(LogLevel::kInfo, "listening on %s", listener.name.c_str());
+    }
+    log_line(LogLevel::kInfo, "kiokud %s ready: %u worker threads, %zu MB of item memory",
+             KIOKU_VERSION, settings_.threads, settings_.memory_limit >> 20);
+  }
+  // Every listener is bound (listen()) and accepting, and the workers run: tell systemd.
+  notify_ready(curr_connections_.load(), cache_->stats().curr_items);
 
   event_base_dispatch(base_.get());
 
@@ -225,7 +247,7 @@ void Server::accept_from(int listen_fd) {
     if (fd < 0) {
       if (errno == EINTR || errno == ECONNABORTED) continue;
       if (errno == EMFILE || errno == ENFILE) {
-        std::fprintf(stderr, "kiokud: too many open files, accepting later\n");
+        log_line(LogLevel::kWarning, "too many open files, accepting later");
       }
       return;
     }
@@ -252,6 +274,15 @@ void Server::accept_from(int listen_fd) {
 void Server::on_clock(evutil_socket_t, short, void* arg) {
   auto* self = static_cast<Server*>(arg);
   self->cache_->tick(std::time(nullptr));
+  constexpr unsigned kStatusEverySeconds = 5;
+  if (notify_enabled() && ++self->clock_ticks_ % kStatusEverySeconds == 0) {
+    notify_status(self->curr_connections_.load(), self->cache_->stats().curr_items);
+  }
+}
+
+void Server::on_hangup(evutil_socket_t, short, void*) {
+  // logrotate moved the file: write to a fresh one under the configured name.
+  if (!reopen_log_file()) log_line(LogLevel::kError, "could not reopen the log file");
 }
 
 void Server::on_signal(evutil_socket_t, short, void* arg) {
@@ -259,7 +290,8 @@ void Server::on_signal(evutil_socket_t, short, void* arg) {
 }
 
 void Server::begin_shutdown() {
-  if (verbosity() > 0) std::fprintf(stderr, "kiokud: shutting down\n");
+  if (verbosity() > 0) log_line(LogLevel::kNotice, "shutting down: draining connections");
+  notify_stopping();
   // Stop accepting first, then let workers finish what they have queued.
   for (auto& listener : listeners_) listener.event.reset();
   event_base_loopbreak(base_.get());

@@ -169,12 +169,24 @@ ParseOutcome parse_settings(int argc, char** argv, Settings* s) {
   app.add_option("-Y,--auth-file", s->auth_file, "ascii authentication file (not supported yet)");
   app.add_flag("-Z,--enable-ssl", s->ssl, "enable TLS (not supported yet)");
   app.add_option("-o,--extended", extended, "comma separated memcached extended options");
+  // Operations. The config file takes the long option names ("memory-limit = 1024"); an
+  // option given on the command line wins over the file.
+  app.set_config("--config", "", "read options from this file (long names, name = value)")
+      ->check(CLI::ExistingFile);
+  app.allow_config_extras(CLI::config_extras_mode::error);  // a misspelt name fails the start
+  app.add_option("--log-file", s->log_file,
+                 "append log lines to this file instead of stderr (SIGHUP reopens it)");
+  app.add_option("--metrics-listen", s->metrics_listen,
+                 "serve Prometheus metrics at http://HOST:PORT/metrics (default: off)");
 
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     int status = app.exit(e);
     return status == 0 ? ParseOutcome::kExitSuccess : ParseOutcome::kExitFailure;
+  }
+  if (auto* config = app.get_config_ptr(); config != nullptr && config->count() > 0) {
+    s->config_file = config->as<std::string>();
   }
   if (version) {
     std::printf("kiokud %s (memcached %s compatible)\n", KIOKU_VERSION, kMemcachedVersion);

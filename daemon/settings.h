@@ -50,6 +50,10 @@ struct Settings {
   std::size_t slab_chunk_max = 0;        // slab_chunk_max (0 = page size / 2, as memcached)
   bool maxconns_fast = true;
   std::vector<std::string> extended;     // every -o key[=value] as given, for "stats settings"
+  // Operations (Kioku's own long options).
+  std::string config_file;               // --config (CLI11 "name = value" file)
+  std::string log_file;                  // --log-file (stderr when empty; SIGHUP reopens it)
+  std::string metrics_listen;            // --metrics-listen HOST:PORT (empty: off)
 };
 
 enum class ParseOutcome : uint8_t { kRun, kExitSuccess, kExitFailure };

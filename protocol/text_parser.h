@@ -43,6 +43,7 @@ enum class TextCommand : uint8_t {
   kShutdown,
   kStats,
   kCacheMemlimit,
+  kWatch,  // arguments: the event kinds ("fetchers mutations ...")
 };
 
 inline constexpr bool is_storage_command(TextCommand c) {

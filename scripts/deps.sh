@@ -9,9 +9,11 @@ set -euo pipefail
 packages=(
   cmake ninja-build g++ pkg-config
   libevent-dev libjemalloc-dev libcli11-dev catch2
+  libsystemd-dev
 )
 if [[ "${1:-}" != "--build-only" ]]; then
-  packages+=(memcached libmemcached-tools python3 python3-pymemcache python3-pylibmc)
+  packages+=(memcached libmemcached-tools python3 python3-pymemcache python3-pylibmc
+            systemd mandoc python3-prometheus-client)
 fi
 
 missing=()

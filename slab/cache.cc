@@ -202,6 +202,13 @@ struct Cache::Impl {
         if (it->exptime != 0) ++c.evicted_nonzero;
         if (!it->is_fetched()) ++c.evicted_unfetched;
         c.evicted_time = now - std::min(now, it->time.load(std::memory_order_relaxed));
+        if (config.on_evict != nullptr) {
+          config.on_evict(config.on_evict_context,
+                          CacheConfig::EvictedItem{
+                              it->key(), it->is_fetched(),
+                              it->exptime == 0 ? -1 : static_cast<int64_t>(it->exptime) - now,
+                              static_cast<int64_t>(c.evicted_time), it->slab_class, it->nbytes});
+        }
       }
       unlink(it, hv, &list);
       return true;

@@ -37,6 +37,18 @@ struct CacheConfig {
   bool evict_to_free = true;                         // -M turns it off
   uint32_t hashpower_init = 16;                      // -o hashpower=N
   int64_t process_started = 0;                       // unix time that RelTime 0 stands for
+  // Optional: told about each live item evicted to make room (kiokud's `watch evictions`).
+  // Runs under the LRU and item locks: it must be quick and must not call into the cache.
+  struct EvictedItem {
+    std::string_view key;
+    bool fetched;
+    int64_t ttl;          // seconds left, -1 = never expires
+    int64_t last_access;  // seconds since
+    uint8_t slab_class;
+    uint32_t size;        // value bytes
+  };
+  void (*on_evict)(void* context, const EvictedItem& item) = nullptr;
+  void* on_evict_context = nullptr;
 };
 
 enum class StoreMode : uint8_t { kSet, kAdd, kReplace, kAppend, kPrepend, kCas };
