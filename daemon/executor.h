@@ -6,6 +6,7 @@
 
 #include <cstdint>
 
+#include "daemon/cluster_config.h"
 #include "daemon/output_queue.h"
 #include "daemon/settings.h"
 #include "daemon/thread_stats.h"
@@ -24,6 +25,7 @@ class ServerControl {
   virtual void reset_stats() = 0;
   virtual void request_shutdown() = 0;
   virtual void set_verbosity(int level) = 0;
+  virtual ClusterConfig& cluster_config() = 0;
 };
 
 enum class ExecuteOutcome : uint8_t {

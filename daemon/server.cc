@@ -63,7 +63,8 @@ double seconds(const timeval& tv) { return static_cast<double>(tv.tv_sec) + tv.t
 
 }  // namespace
 
-Server::Server(const Settings& settings) : settings_(settings) {
+Server::Server(const Settings& settings)
+    : settings_(settings), cluster_config_(settings.cluster_nodes) {
   started_ = std::time(nullptr);
   cache_ = std::make_unique<slab::Cache>(cache_config(settings, started_ - kProcessStartSlack));
   cache_->tick(started_);

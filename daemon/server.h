@@ -46,6 +46,7 @@ class Server final : public ServerControl {
   void reset_stats() override;
   void request_shutdown() override;
   void set_verbosity(int level) override;
+  ClusterConfig& cluster_config() override { return cluster_config_; }
 
  private:
   struct Listener {
@@ -73,6 +74,7 @@ class Server final : public ServerControl {
   std::vector<EventPtr> signal_events_;
   EventPtr shutdown_event_;
   int64_t started_ = 0;
+  ClusterConfig cluster_config_;
 
   std::atomic<int> verbosity_{0};
   std::atomic<uint64_t> curr_connections_{0};

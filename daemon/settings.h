@@ -50,6 +50,8 @@ struct Settings {
   std::size_t slab_chunk_max = 0;        // slab_chunk_max (0 = page size / 2, as memcached)
   bool maxconns_fast = true;
   std::vector<std::string> extended;     // every -o key[=value] as given, for "stats settings"
+  // --cluster-nodes, normalised to "host|ip|port host|ip|port" (empty: config get answers END).
+  std::string cluster_nodes;
 };
 
 enum class ParseOutcome : uint8_t { kRun, kExitSuccess, kExitFailure };

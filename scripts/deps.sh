@@ -11,7 +11,7 @@ packages=(
   libevent-dev libjemalloc-dev libcli11-dev catch2
 )
 if [[ "${1:-}" != "--build-only" ]]; then
-  packages+=(memcached libmemcached-tools python3 python3-pymemcache python3-pylibmc)
+  packages+=(memcached libmemcached-tools libmemcached-dev nutcracker python3 python3-pymemcache python3-pylibmc)
 fi
 
 missing=()
