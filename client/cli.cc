@@ -87,6 +87,8 @@ int exit_for(Result r) {
     case Result::kExists:
     case Result::kNotFound:
       return kExitMiss;
+    case Result::kInvalidKey:
+      return kExitUsage;
     case Result::kServerError:
     case Result::kNoServer:
     case Result::kIoError:
@@ -129,7 +131,8 @@ int Runner::result(std::string_view command, Result r, const std::string& extra_
   if (o_.json) {
     out_ << "{\"command\":" << json_string(command)
          << ",\"result\":" << json_string(result_name(r));
-    if (r == Result::kServerError || r == Result::kIoError || r == Result::kNoServer) {
+    if (r != Result::kOk && r != Result::kNotStored && r != Result::kExists &&
+        r != Result::kNotFound) {
       out_ << ",\"error\":" << json_string(client_.last_error());
     }
     out_ << extra_json << "}\n";
@@ -137,7 +140,7 @@ int Runner::result(std::string_view command, Result r, const std::string& extra_
     out_ << (human.empty() ? std::string(result_name(r)) : human) << "\n";
   } else {
     out_ << result_name(r);
-    if (r == Result::kServerError || r == Result::kIoError || r == Result::kNoServer) {
+    if (r != Result::kNotStored && r != Result::kExists && r != Result::kNotFound) {
       out_ << ": " << client_.last_error();
     }
     out_ << "\n";

@@ -1,8 +1,11 @@
 // client/kioku_client.cc — see kioku_client.h.
 #include "client/kioku_client.h"
 
+#include <algorithm>
 #include <charconv>
 #include <map>
+
+#include "protocol/text_parser.h"
 
 namespace kioku::client {
 
@@ -14,6 +17,14 @@ bool parse_u64(std::string_view text, uint64_t* out) {
 }
 
 }  // namespace
+
+bool valid_key(std::string_view key) {
+  return !key.empty() && key.size() <= protocol::kMaxKeyLength &&
+         std::none_of(key.begin(), key.end(), [](char c) {
+           const auto u = static_cast<unsigned char>(c);
+           return u <= ' ' || u == 0x7f;
+         });
+}
 
 std::string_view result_name(Result r) {
   switch (r) {
@@ -29,6 +40,8 @@ std::string_view result_name(Result r) {
       return "SERVER_ERROR";
     case Result::kNoServer:
       return "NO_SERVER";
+    case Result::kInvalidKey:
+      return "INVALID_KEY";
     case Result::kIoError:
       break;
   }
@@ -145,9 +158,13 @@ void KiokuClient::rebuild_ring_if_needed(TimePoint t) {
 
 std::optional<std::size_t> KiokuClient::route(std::string_view key) {
   auto node = ring_->node_for(key);
-  // Modula ignores ejection (as libmemcached's does); a dead owner then fails fast.
-  if (node && !ring_live_[*node]) node.reset();
-  if (!node) last_error_ = nodes_.empty() ? "no servers" : "every server is ejected";
+  if (!node) {
+    last_error_ = nodes_.empty() ? "no servers" : "every server is ejected";
+  } else if (!ring_live_[*node]) {
+    // Modula ignores ejection (as libmemcached's does): a dead owner fails fast.
+    last_error_ = "the server for this key is ejected: " + nodes_[*node].spec.label();
+    node.reset();
+  }
   return node;
 }
 
@@ -157,6 +174,11 @@ void KiokuClient::node_failed(std::size_t node) {
 }
 
 void KiokuClient::node_answered(std::size_t node) { failures_.record_success(node); }
+
+Result KiokuClient::invalid_key(std::string_view key) {
+  last_error_ = "invalid key \"" + std::string(key.substr(0, 64)) + "\"";
+  return Result::kInvalidKey;
+}
 
 Result KiokuClient::error_result(std::string_view line) {
   last_error_ = std::string(line);
@@ -175,6 +197,7 @@ Result KiokuClient::exchange_line(std::size_t node, std::string_view request, st
 
 Result KiokuClient::store(StoreMode mode, std::string_view key, std::string_view value,
                           uint32_t flags, int64_t exptime, uint64_t cas) {
+  if (!valid_key(key)) return invalid_key(key);
   before_operation();
   auto node = route(key);
   if (!node) return Result::kNoServer;
@@ -214,6 +237,9 @@ Result KiokuClient::retrieve(std::string_view command, std::string_view key, Ite
 
 Result KiokuClient::get_multi(const std::vector<std::string>& keys, std::vector<Item>* items,
                               bool with_cas) {
+  for (const std::string& key : keys) {
+    if (!valid_key(key)) return invalid_key(key);
+  }
   before_operation();
   std::vector<std::string> requests(nodes_.size());
   Result result = Result::kOk;
@@ -257,6 +283,7 @@ Result KiokuClient::get_multi(const std::vector<std::string>& keys, std::vector<
 
 Result KiokuClient::arithmetic(std::string_view command, std::string_view key, uint64_t delta,
                                uint64_t* value) {
+  if (!valid_key(key)) return invalid_key(key);
   before_operation();
   auto node = route(key);
   if (!node) return Result::kNoServer;
@@ -281,6 +308,7 @@ Result KiokuClient::decr(std::string_view key, uint64_t delta, uint64_t* value) 
 
 Result KiokuClient::simple(std::string_view key, const std::string& request,
                            std::string_view success) {
+  if (!valid_key(key)) return invalid_key(key);
   before_operation();
   auto node = route(key);
   if (!node) return Result::kNoServer;

@@ -35,7 +35,11 @@ enum class Result : uint8_t {
   kServerError,  // ERROR / CLIENT_ERROR / SERVER_ERROR: see last_error()
   kNoServer,     // every node is ejected (or the list is empty)
   kIoError,      // the node failed: connect, send, receive, timeout, malformed reply
+  kInvalidKey,   // empty, longer than 250 bytes, or holding a space or control character
 };
+
+// What memcached's text protocol accepts as a key (checked before anything is sent).
+bool valid_key(std::string_view key);
 
 std::string_view result_name(Result r);
 
@@ -129,6 +133,7 @@ class KiokuClient {
                     uint64_t* value);
   Result simple(std::string_view key, const std::string& request, std::string_view success);
   Result error_result(std::string_view line);
+  Result invalid_key(std::string_view key);
 
   ClientOptions options_;
   std::vector<Node> nodes_;
