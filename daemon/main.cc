@@ -15,6 +15,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "daemon/sasl_server.h"
 #include "daemon/server.h"
 #include "daemon/settings.h"
 
@@ -106,6 +107,10 @@ int main(int argc, char** argv) {
     setsid();
   }
 
+  if (settings.sasl && !kioku::daemon::start_sasl_server()) {
+    std::fprintf(stderr, "Error initializing sasl.\n");
+    return EXIT_FAILURE;
+  }
   kioku::daemon::Server server(settings);
   // Bind before dropping privileges (ports below 1024 need root).
   if (!server.listen()) return EXIT_FAILURE;

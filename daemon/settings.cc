@@ -163,10 +163,14 @@ ParseOutcome parse_settings(int argc, char** argv, Settings* s) {
   app.add_option("-B,--protocol", protocol, "protocol: auto, ascii or binary");
   app.add_option("-I,--max-item-size", item_size_max,
                  "max item size, k/m suffixes allowed (1k..1024m)");
-  app.add_flag("-S,--enable-sasl", s->sasl, "turn on SASL authentication (not supported yet)");
+  app.add_flag("-S,--enable-sasl", s->sasl,
+               "turn on SASL authentication (binary protocol; Cyrus SASL app \"memcached\", "
+               "config directory from $SASL_CONF_PATH)");
   app.add_flag("-A,--enable-shutdown", s->shutdown_command, "enable the ascii shutdown command");
   app.add_flag("-F,--disable-flush-all", disable_flush, "disable flush_all");
-  app.add_option("-Y,--auth-file", s->auth_file, "ascii authentication file (not supported yet)");
+  app.add_option("-Y,--auth-file", s->auth_file,
+                 "ascii authentication: a file of user:password lines; a connection "
+                 "authenticates with \"set <any> 0 0 <n>\\r\\nuser password\\r\\n\"");
   app.add_flag("-Z,--enable-ssl", s->ssl, "enable TLS (not supported yet)");
   app.add_option("-o,--extended", extended, "comma separated memcached extended options");
 
@@ -246,8 +250,23 @@ ParseOutcome parse_settings(int argc, char** argv, Settings* s) {
       rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
     }
   }
-  if (s->sasl) return fail("SASL (-S) is not supported by this build of kiokud yet");
-  if (!s->auth_file.empty()) return fail("ascii authentication (-Y) is not supported yet");
+  // As memcached: SASL means the binary protocol, ascii auth the text protocol.
+  const bool protocol_given = app.count("-B") > 0;
+  if (s->sasl) {
+    if (protocol_given && s->protocol != BindingProtocol::kBinary) {
+      return fail("ERROR: You cannot allow the ASCII protocol while using SASL.");
+    }
+    s->protocol = BindingProtocol::kBinary;
+  }
+  if (!s->auth_file.empty()) {
+    if (protocol_given && s->protocol == BindingProtocol::kBinary) {
+      return fail("ERROR: You cannot allow the BINARY protocol while using ascii "
+                  "authentication tokens.");
+    }
+    s->protocol = BindingProtocol::kAscii;
+    std::string error;
+    if (!load_auth_file(s->auth_file, &s->auth_users, &error)) return fail(error);
+  }
   if (s->ssl) return fail("TLS (-Z) is not supported by this build of kiokud yet");
   if (s->udp_port != 0) return fail("UDP (-U) is not supported yet; use -U 0");
 

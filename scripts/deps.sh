@@ -8,10 +8,11 @@ set -euo pipefail
 # tools include Debian's memcached, whose service would otherwise compete for port 11211.
 packages=(
   cmake ninja-build g++ pkg-config
-  libevent-dev libjemalloc-dev libcli11-dev catch2
+  libevent-dev libjemalloc-dev libcli11-dev catch2 libsasl2-dev
 )
 if [[ "${1:-}" != "--build-only" ]]; then
-  packages+=(memcached libmemcached-tools python3 python3-pymemcache python3-pylibmc)
+  packages+=(memcached libmemcached-tools python3 python3-pymemcache python3-pylibmc
+             sasl2-bin libsasl2-modules)
 fi
 
 missing=()
