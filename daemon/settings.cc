@@ -160,7 +160,8 @@ ParseOutcome parse_settings(int argc, char** argv, Settings* s) {
                  "max requests processed per connection event, for fairness");
   app.add_flag("-C,--disable-cas", disable_cas, "disable use of CAS");
   app.add_option("-b,--listen-backlog", s->backlog, "TCP listen backlog");
-  app.add_option("-B,--protocol", protocol, "protocol: auto, ascii or binary");
+  app.add_option("-B,--protocol", protocol,
+                 "protocol: auto (each connection by its first byte), ascii or binary");
   app.add_option("-I,--max-item-size", item_size_max,
                  "max item size, k/m suffixes allowed (1k..1024m)");
   app.add_flag("-S,--enable-sasl", s->sasl,

@@ -318,5 +318,38 @@ def test_flush_disabled_is_auth_error():
         s.expect(b.error_packet("FLUSH", b.AUTH_ERROR, "Auth failure."))
 
 
+def test_random_headers_never_crash_the_server():
+    import random
+    import socket
+    rng = random.Random(7)
+    ops = list(b.OP.values()) + [0x55, 0x1f, 0xff]
+    with Server(["-m", "8"]) as srv:
+        for _ in range(200):
+            stream = b""
+            for _ in range(rng.randint(1, 6)):
+                key = bytes(rng.randrange(256) for _ in range(rng.choice([0, 1, 5, 250, 251])))
+                extras = bytes(rng.randrange(256) for _ in range(rng.choice([0, 4, 8, 20, 3])))
+                value = bytes(rng.randrange(256) for _ in range(rng.choice([0, 3, 100, 3000])))
+                body = rng.choice([None, None, 0, 1, len(key), 0xffffffff, rng.randrange(1 << 32)])
+                stream += b.request(rng.choice(ops), key, extras, value, opaque=rng.randrange(1 << 32),
+                                    cas=rng.choice([0, 1, rng.randrange(1 << 64)]), body_length=body)
+            cut = rng.randrange(len(stream) + 1)
+            try:
+                with socket.create_connection(("127.0.0.1", srv.port), timeout=2) as sock:
+                    sock.sendall(stream[:cut])
+                    sock.sendall(stream[cut:])
+                    sock.settimeout(0.02)
+                    try:
+                        while sock.recv(65536):
+                            pass
+                    except (socket.timeout, ConnectionError):
+                        pass
+            except ConnectionError:
+                pass
+            assert srv.alive(), "server died"
+        with srv.session() as s:
+            assert b.call(s, "VERSION").value == b"1.6.18"
+
+
 if __name__ == "__main__":
     run_tests(globals())
