@@ -38,8 +38,8 @@ BinaryExecutor::BinaryExecutor(const Settings& settings, slab::Cache& cache, Thr
     : settings_(settings), cache_(cache), stats_(stats), control_(control), buffers_(buffers) {}
 
 void BinaryExecutor::reply(const BinaryHeader& request, OutputQueue& out, uint64_t cas,
-                           std::string_view extras, std::string_view key,
-                           std::string_view body, BinaryStatus status) {
+                           std::string_view extras, std::string_view key, std::string_view body,
+                           BinaryStatus status) {
   protocol::BinaryResponseHeader header;
   header.opcode = request.opcode;
   header.key_length = static_cast<uint16_t>(key.size());
@@ -70,8 +70,7 @@ void BinaryExecutor::reply_error(const BinaryHeader& header, BinaryStatus status
 
 void BinaryExecutor::reply_too_large(const BinaryRequest& request, OutputQueue& out) {
   stats_.store_too_large.add();
-  if (protocol::loud_form(static_cast<BinaryOpcode>(request.header.opcode)) ==
-      BinaryOpcode::kSet) {
+  if (protocol::loud_form(static_cast<BinaryOpcode>(request.header.opcode)) == BinaryOpcode::kSet) {
     cache_.remove(request.key);
   }
   reply_error(request.header, BinaryStatus::kTooLarge, out);
@@ -144,8 +143,8 @@ ExecuteOutcome BinaryExecutor::execute(const BinaryRequest& request, std::string
 }
 
 void BinaryExecutor::retrieve(const BinaryRequest& request, BinaryOpcode op, OutputQueue& out) {
-  const bool touch = op == BinaryOpcode::kTouch || op == BinaryOpcode::kGat ||
-                     op == BinaryOpcode::kGatK;
+  const bool touch =
+      op == BinaryOpcode::kTouch || op == BinaryOpcode::kGat || op == BinaryOpcode::kGatK;
   const bool with_key = op == BinaryOpcode::kGetK || op == BinaryOpcode::kGatK;
   const bool quiet = protocol::is_quiet(static_cast<BinaryOpcode>(request.header.opcode));
   slab::ItemRef item;
@@ -205,11 +204,20 @@ void BinaryExecutor::store(const BinaryRequest& request, BinaryOpcode op, std::s
   // memcached: a non-zero CAS turns set/add/replace into a compare-and-swap.
   slab::StoreMode mode = slab::StoreMode::kSet;
   switch (op) {
-    case BinaryOpcode::kAdd: mode = slab::StoreMode::kAdd; break;
-    case BinaryOpcode::kReplace: mode = slab::StoreMode::kReplace; break;
-    case BinaryOpcode::kAppend: mode = slab::StoreMode::kAppend; break;
-    case BinaryOpcode::kPrepend: mode = slab::StoreMode::kPrepend; break;
-    default: break;
+    case BinaryOpcode::kAdd:
+      mode = slab::StoreMode::kAdd;
+      break;
+    case BinaryOpcode::kReplace:
+      mode = slab::StoreMode::kReplace;
+      break;
+    case BinaryOpcode::kAppend:
+      mode = slab::StoreMode::kAppend;
+      break;
+    case BinaryOpcode::kPrepend:
+      mode = slab::StoreMode::kPrepend;
+      break;
+    default:
+      break;
   }
   if (!concat && cas_in != 0) mode = slab::StoreMode::kCas;
   uint64_t cas_out = 0;
@@ -248,8 +256,7 @@ void BinaryExecutor::store(const BinaryRequest& request, BinaryOpcode op, std::s
   reply_error(request.header, status, out);
 }
 
-void BinaryExecutor::arithmetic(const BinaryRequest& request, BinaryOpcode op,
-                                OutputQueue& out) {
+void BinaryExecutor::arithmetic(const BinaryRequest& request, BinaryOpcode op, OutputQueue& out) {
   const bool increment = op == BinaryOpcode::kIncrement;
   const bool quiet = protocol::is_quiet(static_cast<BinaryOpcode>(request.header.opcode));
   const uint64_t delta = load_be64(request.extras, 0);
@@ -257,9 +264,8 @@ void BinaryExecutor::arithmetic(const BinaryRequest& request, BinaryOpcode op,
   const uint32_t expiration = load_be32(request.extras, 16);
   bool cas_mismatch = false;
   uint64_t cas_out = 0;
-  slab::DeltaResult result =
-      cache_.delta_if_cas(request.key, increment, delta, request.header.cas, &cas_mismatch,
-                          &cas_out);
+  slab::DeltaResult result = cache_.delta_if_cas(request.key, increment, delta, request.header.cas,
+                                                 &cas_mismatch, &cas_out);
   if (cas_mismatch) {
     reply_error(request.header, BinaryStatus::kKeyExists, out);
     return;

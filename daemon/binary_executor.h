@@ -54,9 +54,8 @@ class BinaryExecutor {
             std::string_view value, OutputQueue& out);
   // A success packet: header (+ extras, key, body copied).
   void reply(const protocol::BinaryHeader& request, OutputQueue& out, uint64_t cas,
-             std::string_view extras = {}, std::string_view key = {},
-             std::string_view body = {}, protocol::BinaryStatus status =
-                                             protocol::BinaryStatus::kSuccess);
+             std::string_view extras = {}, std::string_view key = {}, std::string_view body = {},
+             protocol::BinaryStatus status = protocol::BinaryStatus::kSuccess);
 
   const Settings& settings_;
   slab::Cache& cache_;

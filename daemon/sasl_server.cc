@@ -29,8 +29,8 @@ int get_config_path(void*, char** path) {
 // Cyrus keeps the callback table for the life of the process.
 sasl_callback_t kCallbacks[] = {
     // Cyrus stores every callback as int (*)(); the library casts it back by id.
-    {SASL_CB_GETCONFPATH,
-     reinterpret_cast<int (*)()>(reinterpret_cast<void*>(&get_config_path)), nullptr},
+    {SASL_CB_GETCONFPATH, reinterpret_cast<int (*)()>(reinterpret_cast<void*>(&get_config_path)),
+     nullptr},
     {SASL_CB_LIST_END, nullptr, nullptr},
 };
 
@@ -83,9 +83,8 @@ SaslOutcome SaslSession::start(std::string_view mechanism, std::string_view data
   const std::string mech(mechanism);  // Cyrus wants it NUL-terminated
   const char* out = nullptr;
   unsigned out_length = 0;
-  const int result =
-      sasl_server_start(conn_, mech.c_str(), data.empty() ? nullptr : data.data(),
-                        static_cast<unsigned>(data.size()), &out, &out_length);
+  const int result = sasl_server_start(conn_, mech.c_str(), data.empty() ? nullptr : data.data(),
+                                       static_cast<unsigned>(data.size()), &out, &out_length);
   started_ = result == SASL_OK || result == SASL_CONTINUE;
   if (out != nullptr) *challenge = std::string_view(out, out_length);
   return outcome_of(result);

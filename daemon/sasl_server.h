@@ -27,8 +27,7 @@ class SaslSession {
   bool list_mechanisms(std::string_view* names);
   // SASL_AUTH: starts `mechanism` with the client's first data. *challenge: what to send back
   // (valid until the next call).
-  SaslOutcome start(std::string_view mechanism, std::string_view data,
-                    std::string_view* challenge);
+  SaslOutcome start(std::string_view mechanism, std::string_view data, std::string_view* challenge);
   // SASL_STEP: continues a started exchange (kFailed if none was started).
   SaslOutcome step(std::string_view data, std::string_view* challenge);
 

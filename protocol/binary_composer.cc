@@ -36,17 +36,27 @@ void encode_binary_response_header(const BinaryResponseHeader& header,
 
 std::string_view binary_status_text(BinaryStatus status) {
   switch (status) {
-    case BinaryStatus::kKeyNotFound: return "Not found";
-    case BinaryStatus::kKeyExists: return "Data exists for key.";
-    case BinaryStatus::kTooLarge: return "Too large.";
-    case BinaryStatus::kInvalidArguments: return "Invalid arguments";
-    case BinaryStatus::kNotStored: return "Not stored.";
-    case BinaryStatus::kDeltaBadValue: return "Non-numeric server-side value for incr or decr";
-    case BinaryStatus::kAuthError: return "Auth failure.";
-    case BinaryStatus::kUnknownCommand: return "Unknown command";
-    case BinaryStatus::kOutOfMemory: return "Out of memory";
+    case BinaryStatus::kKeyNotFound:
+      return "Not found";
+    case BinaryStatus::kKeyExists:
+      return "Data exists for key.";
+    case BinaryStatus::kTooLarge:
+      return "Too large.";
+    case BinaryStatus::kInvalidArguments:
+      return "Invalid arguments";
+    case BinaryStatus::kNotStored:
+      return "Not stored.";
+    case BinaryStatus::kDeltaBadValue:
+      return "Non-numeric server-side value for incr or decr";
+    case BinaryStatus::kAuthError:
+      return "Auth failure.";
+    case BinaryStatus::kUnknownCommand:
+      return "Unknown command";
+    case BinaryStatus::kOutOfMemory:
+      return "Out of memory";
     case BinaryStatus::kSuccess:
-    case BinaryStatus::kAuthContinue: return {};
+    case BinaryStatus::kAuthContinue:
+      return {};
   }
   return {};
 }

@@ -9,9 +9,7 @@ uint16_t load16(const unsigned char* p) { return static_cast<uint16_t>((p[0] << 
 uint32_t load32(const unsigned char* p) {
   return (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | p[3];
 }
-uint64_t load64(const unsigned char* p) {
-  return (uint64_t{load32(p)} << 32) | load32(p + 4);
-}
+uint64_t load64(const unsigned char* p) { return (uint64_t{load32(p)} << 32) | load32(p + 4); }
 
 }  // namespace
 
@@ -85,21 +83,36 @@ bool is_quiet(BinaryOpcode opcode) {
 
 BinaryOpcode loud_form(BinaryOpcode opcode) {
   switch (opcode) {
-    case BinaryOpcode::kGetQ: return BinaryOpcode::kGet;
-    case BinaryOpcode::kGetKQ: return BinaryOpcode::kGetK;
-    case BinaryOpcode::kSetQ: return BinaryOpcode::kSet;
-    case BinaryOpcode::kAddQ: return BinaryOpcode::kAdd;
-    case BinaryOpcode::kReplaceQ: return BinaryOpcode::kReplace;
-    case BinaryOpcode::kDeleteQ: return BinaryOpcode::kDelete;
-    case BinaryOpcode::kIncrementQ: return BinaryOpcode::kIncrement;
-    case BinaryOpcode::kDecrementQ: return BinaryOpcode::kDecrement;
-    case BinaryOpcode::kQuitQ: return BinaryOpcode::kQuit;
-    case BinaryOpcode::kFlushQ: return BinaryOpcode::kFlush;
-    case BinaryOpcode::kAppendQ: return BinaryOpcode::kAppend;
-    case BinaryOpcode::kPrependQ: return BinaryOpcode::kPrepend;
-    case BinaryOpcode::kGatQ: return BinaryOpcode::kGat;
-    case BinaryOpcode::kGatKQ: return BinaryOpcode::kGatK;
-    default: return opcode;
+    case BinaryOpcode::kGetQ:
+      return BinaryOpcode::kGet;
+    case BinaryOpcode::kGetKQ:
+      return BinaryOpcode::kGetK;
+    case BinaryOpcode::kSetQ:
+      return BinaryOpcode::kSet;
+    case BinaryOpcode::kAddQ:
+      return BinaryOpcode::kAdd;
+    case BinaryOpcode::kReplaceQ:
+      return BinaryOpcode::kReplace;
+    case BinaryOpcode::kDeleteQ:
+      return BinaryOpcode::kDelete;
+    case BinaryOpcode::kIncrementQ:
+      return BinaryOpcode::kIncrement;
+    case BinaryOpcode::kDecrementQ:
+      return BinaryOpcode::kDecrement;
+    case BinaryOpcode::kQuitQ:
+      return BinaryOpcode::kQuit;
+    case BinaryOpcode::kFlushQ:
+      return BinaryOpcode::kFlush;
+    case BinaryOpcode::kAppendQ:
+      return BinaryOpcode::kAppend;
+    case BinaryOpcode::kPrependQ:
+      return BinaryOpcode::kPrepend;
+    case BinaryOpcode::kGatQ:
+      return BinaryOpcode::kGat;
+    case BinaryOpcode::kGatKQ:
+      return BinaryOpcode::kGatK;
+    default:
+      return opcode;
   }
 }
 

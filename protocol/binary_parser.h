@@ -96,9 +96,9 @@ struct BinaryHeader {
 BinaryHeader decode_binary_header(std::string_view bytes);
 
 enum class BinaryFrameStatus : uint8_t {
-  kNeedMore,       // `need` bytes must be buffered before trying again
-  kBadMagic,       // not a request: memcached closes without a word
-  kBodyTooShort,   // key or key+extras longer than the body: UNKNOWN_COMMAND, then close
+  kNeedMore,      // `need` bytes must be buffered before trying again
+  kBadMagic,      // not a request: memcached closes without a word
+  kBodyTooShort,  // key or key+extras longer than the body: UNKNOWN_COMMAND, then close
   kReady,
 };
 

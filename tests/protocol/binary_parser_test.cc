@@ -1,11 +1,11 @@
 // tests/protocol/binary_parser_test.cc — binary request framing and memcached 1.6.18's
 // per-opcode rules (each rule was probed on the real server: what it answered, when it closed).
-#include <catch2/catch.hpp>
+#include "protocol/binary_parser.h"
 
+#include <catch2/catch.hpp>
 #include <string>
 
 #include "protocol/binary_composer.h"
-#include "protocol/binary_parser.h"
 
 using namespace kioku::protocol;
 using Op = BinaryOpcode;
@@ -115,8 +115,8 @@ TEST_CASE("a first byte other than the request magic is refused") {
 TEST_CASE("a body shorter than key or key plus extras is an unknown command") {
   CHECK(frame_binary_request(packet(Op::kGet, "abc", "", "", 0, 0, 1)).status ==
         BinaryFrameStatus::kBodyTooShort);
-  CHECK(frame_binary_request(packet(Op::kSet, "abc", std::string(8, '\0'), "", 0, 0, 9))
-            .status == BinaryFrameStatus::kBodyTooShort);
+  CHECK(frame_binary_request(packet(Op::kSet, "abc", std::string(8, '\0'), "", 0, 0, 9)).status ==
+        BinaryFrameStatus::kBodyTooShort);
 }
 
 TEST_CASE("huge lengths never overflow") {
@@ -143,8 +143,7 @@ TEST_CASE("per-opcode shape rules match memcached") {
   CHECK(check(packet(Op::kQuit, "x")).validity == BinaryValidity::kInvalid);
   CHECK(check(packet(Op::kVersion, "", e4)).validity == BinaryValidity::kInvalid);
   CHECK(check(packet(Op::kFlush, "", e4)).validity == BinaryValidity::kValid);
-  CHECK(check(packet(Op::kFlush, "", std::string(2, '\0'))).validity ==
-        BinaryValidity::kInvalid);
+  CHECK(check(packet(Op::kFlush, "", std::string(2, '\0'))).validity == BinaryValidity::kInvalid);
   CHECK(check(packet(Op::kGet)).validity == BinaryValidity::kInvalid);
   CHECK(check(packet(Op::kGet, "k", e4)).validity == BinaryValidity::kInvalid);
   CHECK(check(packet(Op::kGet, std::string(250, 'k'))).validity == BinaryValidity::kValid);
@@ -190,11 +189,11 @@ TEST_CASE("quiet opcodes map to their loud forms") {
 
 TEST_CASE("an error response carries memcached's text and echoes opcode and opaque") {
   char out[kMaxBinaryErrorSize];
-  std::size_t n = compose_binary_error(std::span<char, kMaxBinaryErrorSize>(out), 0x04,
-                                       0xa1b2c3d4, BinaryStatus::kKeyNotFound);
+  std::size_t n = compose_binary_error(std::span<char, kMaxBinaryErrorSize>(out), 0x04, 0xa1b2c3d4,
+                                       BinaryStatus::kKeyNotFound);
   const std::string bytes(out, n);
-  CHECK(bytes == std::string("\x81\x04\x00\x00\x00\x00\x00\x01", 8) + be32(9) +
-                     be32(0xa1b2c3d4) + be64(0) + "Not found");
+  CHECK(bytes == std::string("\x81\x04\x00\x00\x00\x00\x00\x01", 8) + be32(9) + be32(0xa1b2c3d4) +
+                     be64(0) + "Not found");
   CHECK(binary_status_text(BinaryStatus::kDeltaBadValue) ==
         "Non-numeric server-side value for incr or decr");
   CHECK(binary_status_text(BinaryStatus::kAuthError) == "Auth failure.");
@@ -205,8 +204,8 @@ TEST_CASE("a stat packet puts the name in the key and the value in the body") {
   char out[64];
   std::size_t n = compose_binary_stat(std::span<char>(out), 0x10, 7, "pid", "42");
   const std::string bytes(out, n);
-  CHECK(bytes == std::string("\x81\x10\x00\x03\x00\x00\x00\x00", 8) + be32(5) + be32(7) +
-                     be64(0) + "pid42");
+  CHECK(bytes ==
+        std::string("\x81\x10\x00\x03\x00\x00\x00\x00", 8) + be32(5) + be32(7) + be64(0) + "pid42");
 }
 
 TEST_CASE("a response header round-trips through the request decoder's field layout") {
