@@ -22,10 +22,17 @@ using protocol::BinaryValidity;
 
 namespace {
 
-// The same -I boundary as the text path (memcached's item header and CAS count against it).
-bool fits_item_limit(const Settings& settings, std::size_t key, std::size_t value) {
-  const std::size_t overhead = 48 + 1 + 2 + (settings.use_cas ? 8 : 0);
+// memcached's -I boundary: its item header, the key's NUL, the value's CRLF, the CAS and
+// (only when non-zero) the client flags all count against it (probed on 1.6.18).
+bool fits_item_limit(const Settings& settings, std::size_t key, std::size_t value, uint32_t flags) {
+  const std::size_t overhead = 48 + 1 + 2 + (settings.use_cas ? 8 : 0) + (flags != 0 ? 4 : 0);
   return key + value + overhead <= settings.item_size_max;
+}
+
+uint32_t client_flags(const protocol::BinaryRequest& request) {
+  if (request.extras.size() < 4) return 0;  // append/prepend carry none
+  const auto* p = reinterpret_cast<const unsigned char*>(request.extras.data());
+  return (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | p[3];
 }
 
 bool is_storage(BinaryOpcode op) {
@@ -128,7 +135,7 @@ void Connection::process_binary_input() {
     if (check.reads_value) {
       const std::size_t value_length = request.value_length;
       if (is_storage(opcode) &&
-          (!fits_item_limit(settings, request.key.size(), value_length) ||
+          (!fits_item_limit(settings, request.key.size(), value_length, client_flags(request)) ||
            !worker_.server().cache().item_size_ok(request.key.size(), value_length))) {
         executor.reply_too_large(request, output_);
         input_start_ += frame.consumed;

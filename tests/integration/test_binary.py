@@ -294,6 +294,20 @@ def test_malformed_headers_get_memcacheds_treatment():
             assert b.call(s, "VERSION").value == b"1.6.18"
 
 
+def test_item_size_limit_counts_nonzero_flags():
+    # memcached 1.6.18 with -I 1m: key "k" + 1048516 value bytes fit, unless the client flags
+    # are non-zero (they take 4 bytes of the item header then).
+    with Server() as srv, srv.session() as s:
+        assert b.call(s, "SET", "k", b.set_extras(0, 0), b"x" * 1048516).status == 0
+        s.send(b.request("SET", "k", b.set_extras(0, 0), b"x" * 1048517))
+        s.expect(b.error_packet("SET", b.E2BIG, "Too large."))
+        assert b.call(s, "SET", "f", b.set_extras(5, 0), b"x" * 1048512).status == 0
+        s.send(b.request("SET", "f", b.set_extras(5, 0), b"x" * 1048513))
+        s.expect(b.error_packet("SET", b.E2BIG, "Too large."))
+        s.send(b.request("GET", "k"))  # a SET refused as too large drops the old value
+        s.expect(b.error_packet("GET", b.ENOENT, "Not found"))
+
+
 def test_binding_protocol_option():
     with Server(["-B", "binary"]) as srv:
         with srv.session() as s:  # text on a binary-only server: closed once 24 bytes arrive
