@@ -60,12 +60,12 @@ void BinaryExecutor::reply(const BinaryHeader& request, OutputQueue& out, uint64
   out.commit(size);
 }
 
-void BinaryExecutor::reply_error(const BinaryHeader& header, BinaryStatus status,
-                                 OutputQueue& out) {
+void BinaryExecutor::reply_error(const BinaryHeader& header, BinaryStatus status, OutputQueue& out,
+                                 std::string_view text) {
   char* at = out.reserve(protocol::kMaxBinaryErrorSize);
   out.commit(protocol::compose_binary_error(
       std::span<char, protocol::kMaxBinaryErrorSize>(at, protocol::kMaxBinaryErrorSize),
-      header.opcode, header.opaque, status));
+      header.opcode, header.opaque, status, text));
 }
 
 void BinaryExecutor::reply_too_large(const BinaryRequest& request, OutputQueue& out) {
@@ -224,6 +224,7 @@ void BinaryExecutor::store(const BinaryRequest& request, BinaryOpcode op, std::s
   const slab::StoreResult result =
       cache_.store(mode, request.key, flags, exptime, value, cas_in, &cas_out);
   BinaryStatus status = BinaryStatus::kSuccess;
+  std::string_view text;
   switch (result) {
     case slab::StoreResult::kStored:
       if (mode == slab::StoreMode::kCas) stats_.cas_hits.add();
@@ -246,6 +247,7 @@ void BinaryExecutor::store(const BinaryRequest& request, BinaryOpcode op, std::s
     case slab::StoreResult::kNoMemory:
       stats_.store_no_memory.add();
       status = BinaryStatus::kOutOfMemory;
+      text = protocol::kNoMemoryForItem;
       break;
     case slab::StoreResult::kNotStored:
       status = op == BinaryOpcode::kAdd       ? BinaryStatus::kKeyExists
@@ -253,7 +255,7 @@ void BinaryExecutor::store(const BinaryRequest& request, BinaryOpcode op, std::s
                                               : BinaryStatus::kNotStored;
       break;
   }
-  reply_error(request.header, status, out);
+  reply_error(request.header, status, out, text);
 }
 
 void BinaryExecutor::arithmetic(const BinaryRequest& request, BinaryOpcode op, OutputQueue& out) {
@@ -279,7 +281,7 @@ void BinaryExecutor::arithmetic(const BinaryRequest& request, BinaryOpcode op, O
       reply_error(request.header, BinaryStatus::kDeltaBadValue, out);
       return;
     case slab::DeltaStatus::kNoMemory:
-      reply_error(request.header, BinaryStatus::kOutOfMemory, out);
+      reply_error(request.header, BinaryStatus::kOutOfMemory, out, protocol::kNoMemoryForIncrement);
       return;
     case slab::DeltaStatus::kNotFound: {
       if (expiration == kNoAutoCreate) {
@@ -294,7 +296,7 @@ void BinaryExecutor::arithmetic(const BinaryRequest& request, BinaryOpcode op, O
           slab::StoreMode::kAdd, request.key, 0, expiration,
           std::string_view(digits, static_cast<std::size_t>(end - digits)), 0, &cas_out);
       if (stored == slab::StoreResult::kNoMemory || stored == slab::StoreResult::kTooLarge) {
-        reply_error(request.header, BinaryStatus::kOutOfMemory, out);
+        reply_error(request.header, BinaryStatus::kOutOfMemory, out, protocol::kNoMemoryForNewItem);
         return;
       }
       if (stored != slab::StoreResult::kStored) {

@@ -30,8 +30,9 @@ class BinaryExecutor {
                          OutputQueue& out);
 
   // An error packet for `request` (any status memcached sends before executing).
+  // `text`: empty for the status's usual text.
   void reply_error(const protocol::BinaryHeader& header, protocol::BinaryStatus status,
-                   OutputQueue& out);
+                   OutputQueue& out, std::string_view text = {});
   // A storage command whose value is too large to store: E2BIG (and a SET drops the old value,
   // as memcached does).
   void reply_too_large(const protocol::BinaryRequest& request, OutputQueue& out);

@@ -62,8 +62,9 @@ std::string_view binary_status_text(BinaryStatus status) {
 }
 
 std::size_t compose_binary_error(std::span<char, kMaxBinaryErrorSize> out, uint8_t opcode,
-                                 uint32_t opaque, BinaryStatus status) {
-  const std::string_view text = binary_status_text(status);
+                                 uint32_t opaque, BinaryStatus status, std::string_view text) {
+  if (text.empty()) text = binary_status_text(status);
+  text = text.substr(0, kMaxBinaryErrorSize - kBinaryHeaderSize);
   BinaryResponseHeader header;
   header.opcode = opcode;
   header.status = status;

@@ -36,9 +36,15 @@ std::string_view binary_status_text(BinaryStatus status);
 // The longest error response: header + the longest status text.
 inline constexpr std::size_t kMaxBinaryErrorSize = kBinaryHeaderSize + 64;
 
-// Header + text of an error response; returns the bytes written (<= kMaxBinaryErrorSize).
+// ENOMEM texts: memcached names what it could not allocate, except for SASL data.
+inline constexpr std::string_view kNoMemoryForItem = "Out of memory allocating item";
+inline constexpr std::string_view kNoMemoryForNewItem = "Out of memory allocating new item";
+inline constexpr std::string_view kNoMemoryForIncrement = "Out of memory incrementing value";
+
+// Header + text of an error response (`text` empty: binary_status_text(status)); returns the
+// bytes written (<= kMaxBinaryErrorSize; a longer text is cut there).
 std::size_t compose_binary_error(std::span<char, kMaxBinaryErrorSize> out, uint8_t opcode,
-                                 uint32_t opaque, BinaryStatus status);
+                                 uint32_t opaque, BinaryStatus status, std::string_view text = {});
 
 // One STAT response packet: key = name, value = value. `out` must hold
 // kBinaryHeaderSize + name.size() + value.size() bytes; returns that size.

@@ -308,6 +308,22 @@ def test_item_size_limit_counts_nonzero_flags():
         s.expect(b.error_packet("GET", b.ENOENT, "Not found"))
 
 
+def test_out_of_memory_is_enomem():
+    # -M: no evictions, so a full cache refuses stores with ENOMEM, whose text (unlike the
+    # other statuses') names what memcached failed to allocate.
+    with Server(["-M", "-m", "8"]) as srv, srv.session() as s:
+        value = b"x" * 100000
+        for i in range(400):
+            r = b.call(s, "SET", "k%d" % i, b.set_extras(), value)
+            if r.status != 0:
+                break
+        assert (r.status, r.value) == (b.ENOMEM, b"Out of memory allocating item"), r
+        assert i > 10
+        s.send(b.request("SETQ", "more", b.set_extras(), value) + b.request("NOOP", opaque=5))
+        s.expect(b.error_packet("SETQ", b.ENOMEM, "Out of memory allocating item"))
+        assert b.read_response(s).opaque == 5
+
+
 def test_binding_protocol_option():
     with Server(["-B", "binary"]) as srv:
         with srv.session() as s:  # text on a binary-only server: closed once 24 bytes arrive
