@@ -2,6 +2,7 @@
 #include "daemon/sasl_server.h"
 
 #include <sasl/sasl.h>
+#include <unistd.h>
 
 #include <cstdlib>
 #include <mutex>
@@ -19,11 +20,23 @@ std::mutex& sasl_mutex() {
   return mutex;
 }
 
+// Where memcached.conf lives: $SASL_CONF_PATH, else the first of memcached's two default
+// directories that holds one. None: SASL_FAIL, so start-up fails as memcached's does rather than
+// running with a SASL that can authenticate nobody.
 int get_config_path(void*, char** path) {
-  char* dir = std::getenv("SASL_CONF_PATH");
-  if (dir == nullptr) return SASL_FAIL;
-  *path = dir;
-  return SASL_OK;
+  static char sasl_dir[] = "/etc/sasl";
+  static char sasl2_dir[] = "/etc/sasl2";
+  if (char* dir = std::getenv("SASL_CONF_PATH")) {
+    *path = dir;
+    return SASL_OK;
+  }
+  for (char* dir : {sasl_dir, sasl2_dir}) {
+    if (::access((std::string(dir) + "/memcached.conf").c_str(), F_OK) == 0) {
+      *path = dir;
+      return SASL_OK;
+    }
+  }
+  return SASL_FAIL;
 }
 
 // Cyrus keeps the callback table for the life of the process.
@@ -36,11 +49,7 @@ sasl_callback_t kCallbacks[] = {
 
 }  // namespace
 
-bool start_sasl_server() {
-  // Without SASL_CONF_PATH Cyrus falls back to its own search path, as memcached does.
-  sasl_callback_t* callbacks = std::getenv("SASL_CONF_PATH") != nullptr ? kCallbacks : nullptr;
-  return sasl_server_init(callbacks, "memcached") == SASL_OK;
-}
+bool start_sasl_server() { return sasl_server_init(kCallbacks, "memcached") == SASL_OK; }
 
 SaslSession::~SaslSession() {
   if (conn_ != nullptr) {

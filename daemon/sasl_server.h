@@ -1,7 +1,8 @@
 // daemon/sasl_server.h — Cyrus SASL for -S, configured the way memcached configures it.
 //
 // Owns: the process-wide sasl_server_init (application name "memcached", so the config file is
-// memcached.conf, looked for in $SASL_CONF_PATH when set) and one connection's SASL exchange.
+// memcached.conf, looked for in $SASL_CONF_PATH, else /etc/sasl or /etc/sasl2, as memcached
+// does) and one connection's SASL exchange.
 // Must not: know the binary protocol; the binary executor turns results into replies.
 #pragma once
 

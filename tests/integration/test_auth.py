@@ -145,6 +145,17 @@ def test_sasl_settings_and_option_conflicts():
         assert b"You cannot allow the ASCII protocol while using SASL." in proc.stdout, proc.stdout
 
 
+def test_sasl_without_a_configuration_refuses_to_start():
+    if any(os.path.exists(d + "/memcached.conf") for d in ("/etc/sasl", "/etc/sasl2")):
+        skip("this machine has a system-wide memcached.conf")
+    env = dict(os.environ)
+    env.pop("SASL_CONF_PATH", None)
+    argv = server_command("memcached" if is_memcached() else "kiokud", free_port(), ["-S"])
+    proc = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=10, env=env)
+    assert proc.returncode != 0
+    assert b"Error initializing sasl." in proc.stdout, proc.stdout
+
+
 def write_auth_file(directory):
     path = os.path.join(directory, "auth")
     with open(path, "w") as f:
