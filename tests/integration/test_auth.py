@@ -230,6 +230,9 @@ def test_ascii_auth_raw_replies():
                 s.send("set x 0 0 12\r\nali")
                 s.expect_nothing(0.1)
                 s.call("ce secret\r\nversion\r\n", "STORED\r\nVERSION 1.6.18\r\n")
+            with srv.session() as s:  # a long line without a newline: closed
+                s.send("x" * 3000)
+                s.expect_closed()
             with srv.session() as s:  # a binary client cannot authenticate under -Y
                 s.send(b.request("NOOP") + b"\n")
                 s.expect("CLIENT_ERROR unauthenticated\r\n")
