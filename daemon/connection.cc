@@ -144,6 +144,9 @@ bool Connection::read_from_socket() {
 }
 
 void Connection::process_input() {
+  if (framing_ == Framing::kUndecided) choose_framing();
+  if (framing_ == Framing::kBinary) return process_binary_input();
+  if (framing_ == Framing::kAsciiAuth && !process_ascii_auth_input()) return;
   uint32_t budget = worker_.server().settings().reqs_per_event;
   bool processed_any = false;
   while (input_start_ < input_end_) {

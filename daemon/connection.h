@@ -11,9 +11,11 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
+#include "daemon/binary_executor.h"
 #include "daemon/executor.h"
 #include "daemon/output_queue.h"
 
@@ -78,6 +80,17 @@ class Connection {
 
   OutputQueue output_;
   Executor executor_;
+
+  // --- Protocol choice (-B, -S, -Y): daemon/connection_binary.cc, connection_ascii_auth.cc.
+  // kUndecided until the first byte arrives; then fixed for the connection's life, except that
+  // kAsciiAuth becomes kText once a -Y "set" authenticates.
+  enum class Framing : uint8_t { kUndecided, kText, kBinary, kAsciiAuth };
+  void choose_framing();
+  void process_binary_input();
+  // False while the connection is still unauthenticated (nothing more to parse now).
+  bool process_ascii_auth_input();
+  Framing framing_ = Framing::kUndecided;
+  std::unique_ptr<BinaryExecutor> binary_executor_;  // created when binary is chosen
 };
 
 }  // namespace kioku::daemon

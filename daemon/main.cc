@@ -17,6 +17,7 @@
 
 #include "daemon/log.h"
 #include "daemon/metrics_server.h"
+#include "daemon/sasl_server.h"
 #include "daemon/server.h"
 #include "daemon/settings.h"
 
@@ -109,6 +110,10 @@ int main(int argc, char** argv) {
     setsid();
   }
 
+  if (settings.sasl && !kioku::daemon::start_sasl_server()) {
+    std::fprintf(stderr, "Error initializing sasl.\n");
+    return EXIT_FAILURE;
+  }
   kioku::daemon::Server server(settings);
   // Bind before dropping privileges (ports below 1024 need root).
   if (!server.listen()) return EXIT_FAILURE;

@@ -44,6 +44,15 @@ void OutputQueue::append(std::string_view bytes) {
   commit(bytes.size());
 }
 
+void OutputQueue::copy_pending(std::string* out) const {
+  for (std::size_t i = next_segment_; i < segments_.size(); ++i) {
+    const Segment& s = segments_[i];
+    const char* base = s.data != nullptr ? s.data : bytes_.data() + s.offset;
+    const std::size_t skip = i == next_segment_ ? segment_offset_ : 0;
+    out->append(base + skip, s.length - skip);
+  }
+}
+
 void OutputQueue::append_value(slab::ItemRef item) {
   std::string_view value = item.value();
   if (value.size() < kZeroCopyThreshold) {

@@ -44,6 +44,8 @@ class OutputQueue {
   // Writes as much as the socket takes; *written gets the byte count. `scratch` holds the
   // iovecs of one sendmsg (a worker-wide array: writes never interleave on one thread).
   WriteStatus write_to(int fd, std::span<iovec> scratch, std::size_t* written);
+  // Appends a copy of every pending byte to *out (stats re-framing; not for hot paths).
+  void copy_pending(std::string* out) const;
   // Drops everything (connection closing).
   void clear();
   // Appends the pending bytes to *text without consuming them (the metrics endpoint reads

@@ -375,8 +375,8 @@ void Server::write_general_stats(OutputQueue& out) {
   append_stat(out, "touch_misses", t.touch_misses);
   append_stat(out, "store_too_large", t.store_too_large);
   append_stat(out, "store_no_memory", t.store_no_memory);
-  append_stat(out, "auth_cmds", 0);
-  append_stat(out, "auth_errors", 0);
+  append_stat(out, "auth_cmds", t.auth_cmds);
+  append_stat(out, "auth_errors", t.auth_errors);
   append_stat(out, "bytes_read", t.bytes_read);
   append_stat(out, "bytes_written", t.bytes_written);
   append_stat(out, "limit_maxbytes", c.limit_maxbytes);
@@ -432,8 +432,10 @@ void Server::write_settings_stats(OutputQueue& out) {
   append_stat(out, "cas_enabled", s.use_cas ? "yes" : "no");
   append_stat(out, "tcp_backlog", s.backlog);
   append_stat(out, "binding_protocol", binding_protocol_name(s.protocol));
-  append_stat(out, "auth_enabled_sasl", "no");
-  append_stat(out, "auth_enabled_ascii", "no");
+  append_stat(out, "auth_enabled_sasl", s.sasl ? "yes" : "no");
+  // memcached shows the -Y file's path here when ascii auth is on.
+  append_stat(out, "auth_enabled_ascii",
+              s.auth_file.empty() ? std::string_view("no") : std::string_view(s.auth_file));
   append_stat(out, "item_size_max", static_cast<uint64_t>(s.item_size_max));
   append_stat(out, "maxconns_fast", s.maxconns_fast ? "yes" : "no");
   append_stat(out, "hashpower_init", s.hashpower_init);

@@ -161,13 +161,18 @@ ParseOutcome parse_settings(int argc, char** argv, Settings* s) {
                  "max requests processed per connection event, for fairness");
   app.add_flag("-C,--disable-cas", disable_cas, "disable use of CAS");
   app.add_option("-b,--listen-backlog", s->backlog, "TCP listen backlog");
-  app.add_option("-B,--protocol", protocol, "protocol: auto, ascii or binary");
+  app.add_option("-B,--protocol", protocol,
+                 "protocol: auto (each connection by its first byte), ascii or binary");
   app.add_option("-I,--max-item-size", item_size_max,
                  "max item size, k/m suffixes allowed (1k..1024m)");
-  app.add_flag("-S,--enable-sasl", s->sasl, "turn on SASL authentication (not supported yet)");
+  app.add_flag("-S,--enable-sasl", s->sasl,
+               "turn on SASL authentication (binary protocol; Cyrus SASL app \"memcached\", "
+               "config directory from $SASL_CONF_PATH)");
   app.add_flag("-A,--enable-shutdown", s->shutdown_command, "enable the ascii shutdown command");
   app.add_flag("-F,--disable-flush-all", disable_flush, "disable flush_all");
-  app.add_option("-Y,--auth-file", s->auth_file, "ascii authentication file (not supported yet)");
+  app.add_option("-Y,--auth-file", s->auth_file,
+                 "ascii authentication: a file of user:password lines; a connection "
+                 "authenticates with \"set <any> 0 0 <n>\\r\\nuser password\\r\\n\"");
   app.add_flag("-Z,--enable-ssl", s->ssl, "enable TLS (not supported yet)");
   app.add_option("-o,--extended", extended, "comma separated memcached extended options");
   // Operations. The config file takes the long option names ("memory-limit = 1024"); an
@@ -267,8 +272,23 @@ ParseOutcome parse_settings(int argc, char** argv, Settings* s) {
   if (!parse_cluster_nodes(cluster_nodes, &s->cluster_nodes, &error_message)) {
     return fail("--cluster-nodes: " + error_message);
   }
-  if (s->sasl) return fail("SASL (-S) is not supported by this build of kiokud yet");
-  if (!s->auth_file.empty()) return fail("ascii authentication (-Y) is not supported yet");
+  // As memcached: SASL means the binary protocol, ascii auth the text protocol.
+  const bool protocol_given = app.count("-B") > 0;
+  if (s->sasl) {
+    if (protocol_given && s->protocol != BindingProtocol::kBinary) {
+      return fail("ERROR: You cannot allow the ASCII protocol while using SASL.");
+    }
+    s->protocol = BindingProtocol::kBinary;
+  }
+  if (!s->auth_file.empty()) {
+    if (protocol_given && s->protocol == BindingProtocol::kBinary) {
+      return fail("ERROR: You cannot allow the BINARY protocol while using ascii "
+                  "authentication tokens.");
+    }
+    s->protocol = BindingProtocol::kAscii;
+    std::string error;
+    if (!load_auth_file(s->auth_file, &s->auth_users, &error)) return fail(error);
+  }
   if (s->ssl) return fail("TLS (-Z) is not supported by this build of kiokud yet");
   if (s->udp_port != 0) return fail("UDP (-U) is not supported yet; use -U 0");
 

@@ -8,12 +8,12 @@ set -euo pipefail
 # tools include Debian's memcached, whose service would otherwise compete for port 11211.
 packages=(
   cmake ninja-build g++ pkg-config
-  libevent-dev libjemalloc-dev libcli11-dev catch2
+  libevent-dev libjemalloc-dev libcli11-dev catch2 libsasl2-dev
   libsystemd-dev
 )
 if [[ "${1:-}" != "--build-only" ]]; then
   packages+=(memcached libmemcached-tools libmemcached-dev nutcracker python3 python3-pymemcache
-            python3-pylibmc systemd mandoc python3-prometheus-client)
+            python3-pylibmc systemd mandoc python3-prometheus-client sasl2-bin libsasl2-modules)
 fi
 
 missing=()

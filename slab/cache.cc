@@ -267,7 +267,7 @@ struct Cache::Impl {
     return true;
   }
 
-  StoreResult commit_concat(bool append, Item* piece, uint64_t* cas_out) {
+  StoreResult commit_concat(bool append, Item* piece, uint64_t cas_in, uint64_t* cas_out) {
     const std::string_view key = piece->key();
     const uint64_t hv = hash_key(key);
     for (;;) {
@@ -277,6 +277,7 @@ struct Cache::Impl {
         std::lock_guard lock(locks.for_hash(hv));
         old_it = find_live(key, hv);
         if (old_it == nullptr) return StoreResult::kNotStored;
+        if (cas_in != 0 && old_it->cas() != cas_in) return StoreResult::kExists;
         old_it->refcount.fetch_add(1, std::memory_order_relaxed);  // pin: bytes stay put
         exptime = old_it->exptime;
       }
@@ -297,7 +298,7 @@ struct Cache::Impl {
       bool done = false;
       {
         std::lock_guard lock(locks.for_hash(hv));
-        if (find_live(key, hv) == old_it) {
+        if (find_live(key, hv) == old_it && (cas_in == 0 || old_it->cas() == cas_in)) {
           replace(old_it, combined, hv);
           if (cas_out != nullptr) *cas_out = combined->cas();
           done = true;
@@ -311,7 +312,7 @@ struct Cache::Impl {
 
   StoreResult commit(StoreMode mode, Item* it, uint64_t cas_in, uint64_t* cas_out) {
     if (mode == StoreMode::kAppend || mode == StoreMode::kPrepend) {
-      return commit_concat(mode == StoreMode::kAppend, it, cas_out);
+      return commit_concat(mode == StoreMode::kAppend, it, cas_in, cas_out);
     }
     const uint64_t hv = hash_key(it->key());
     std::lock_guard lock(locks.for_hash(hv));
@@ -349,7 +350,9 @@ struct Cache::Impl {
     return StoreResult::kStored;
   }
 
-  DeltaResult delta(std::string_view key, bool increment, uint64_t amount, uint64_t* cas_out) {
+  // cas_in: 0, or the CAS the item must have (else *cas_mismatch and nothing changes).
+  DeltaResult delta(std::string_view key, bool increment, uint64_t amount, uint64_t* cas_out,
+                    uint64_t cas_in = 0, bool* cas_mismatch = nullptr) {
     const uint64_t hv = hash_key(key);
     for (;;) {
       Item* old_it;
@@ -361,6 +364,10 @@ struct Cache::Impl {
         std::lock_guard lock(locks.for_hash(hv));
         old_it = find_live(key, hv);
         if (old_it == nullptr) return {DeltaStatus::kNotFound, 0};
+        if (cas_in != 0 && old_it->cas() != cas_in) {
+          *cas_mismatch = true;
+          return {DeltaStatus::kNotFound, 0};
+        }
         if (old_it->nbytes == 0 || !parse_u64(old_it->value(), &value))
           return {DeltaStatus::kNonNumeric, 0};
         if (increment) {
@@ -393,7 +400,7 @@ struct Cache::Impl {
       bool done = false;
       {
         std::lock_guard lock(locks.for_hash(hv));
-        if (find_live(key, hv) == old_it) {
+        if (find_live(key, hv) == old_it && (cas_in == 0 || old_it->cas() == cas_in)) {
           replace(old_it, fresh, hv);
           if (cas_out != nullptr) *cas_out = fresh->cas();
           done = true;
@@ -474,6 +481,22 @@ bool Cache::touch(std::string_view key, int64_t exptime) {
 }
 
 bool Cache::remove(std::string_view key) { return impl_->remove_key(key); }
+
+RemoveResult Cache::remove_if_cas(std::string_view key, uint64_t cas_in) {
+  const uint64_t hv = hash_key(key);
+  std::lock_guard lock(impl_->locks.for_hash(hv));
+  Item* it = impl_->find_live(key, hv);
+  if (it == nullptr) return RemoveResult::kNotFound;
+  if (cas_in != 0 && it->cas() != cas_in) return RemoveResult::kCasMismatch;
+  impl_->unlink(it, hv);
+  return RemoveResult::kRemoved;
+}
+
+DeltaResult Cache::delta_if_cas(std::string_view key, bool increment, uint64_t amount,
+                                uint64_t cas_in, bool* cas_mismatch, uint64_t* cas_out) {
+  *cas_mismatch = false;
+  return impl_->delta(key, increment, amount, cas_out, cas_in, cas_mismatch);
+}
 
 StoreResult Cache::store(StoreMode mode, std::string_view key, uint32_t flags, int64_t exptime,
                          std::string_view value, uint64_t cas_in, uint64_t* cas_out) {

@@ -68,6 +68,8 @@ struct DeltaResult {
   uint64_t value = 0;  // the new value when kOk
 };
 
+enum class RemoveResult : uint8_t { kRemoved, kNotFound, kCasMismatch };
+
 struct Item;  // layout private to slab/
 class Cache;
 
@@ -169,7 +171,11 @@ class Cache {
   bool touch(std::string_view key, int64_t exptime);
   bool remove(std::string_view key);
 
-  // Store in one call (value copied into item memory). cas_in is used by kCas only. On
+  // Delete only if the item's CAS is cas_in (0: any), as the binary protocol's DELETE.
+  RemoveResult remove_if_cas(std::string_view key, uint64_t cas_in);
+
+  // Store in one call (value copied into item memory). cas_in is used by kCas, and by
+  // kAppend/kPrepend when non-zero (the item's CAS must match, else kExists). On
   // kStored, *cas_out (if given) receives the stored item's CAS.
   StoreResult store(StoreMode mode, std::string_view key, uint32_t flags, int64_t exptime,
                     std::string_view value, uint64_t cas_in = 0, uint64_t* cas_out = nullptr);
@@ -187,6 +193,11 @@ class Cache {
   // incr/decr with memcached's semantics (64-bit unsigned, incr wraps, decr floors at 0).
   DeltaResult delta(std::string_view key, bool increment, uint64_t amount,
                     uint64_t* cas_out = nullptr);
+
+  // delta() for the binary protocol: when cas_in is non-zero the item's CAS must match, else
+  // *cas_mismatch is set and nothing changes.
+  DeltaResult delta_if_cas(std::string_view key, bool increment, uint64_t amount, uint64_t cas_in,
+                           bool* cas_mismatch, uint64_t* cas_out = nullptr);
 
   // flush_all [delay]: delay <= 0 invalidates everything now; otherwise at that (memcached
   // exptime-style) time.
