@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "daemon/executor.h"
+#include "daemon/meta_executor.h"
 #include "daemon/output_queue.h"
 
 namespace kioku::daemon {
@@ -57,6 +58,9 @@ class Connection {
   void set_interest(short events);
   void compact_input();
   void ensure_input_capacity(std::size_t bytes);
+  // Meta commands (connection_meta.cc): consumes one meta request from `pending` if it is one.
+  enum class MetaStep : uint8_t { kNotMeta, kNeedMore, kDone, kClose };
+  MetaStep process_meta_input(std::string_view pending);
 
   Worker& worker_;
   int fd_;
@@ -78,6 +82,7 @@ class Connection {
 
   OutputQueue output_;
   Executor executor_;
+  MetaExecutor meta_executor_;
 };
 
 }  // namespace kioku::daemon
