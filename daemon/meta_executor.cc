@@ -57,7 +57,8 @@ void append_line(OutputQueue& out, MetaReplyLine& line, char* at) {
 }  // namespace
 
 void MetaExecutor::execute(const MetaRequest& request, OutputQueue& out) {
-  if (request.command != MetaCommand::kNoop) stats_.meta_cmds.add();
+  // memcached 1.6.18 counts only "me" in cmd_meta; mg/ms/md/ma move the classic counters.
+  if (request.command == MetaCommand::kDebug) stats_.meta_cmds.add();
   switch (request.command) {
     case MetaCommand::kGet: get(request, out); break;
     case MetaCommand::kSet: set(request, out); break;
@@ -77,9 +78,10 @@ void MetaExecutor::get(const MetaRequest& request, OutputQueue& out) {
   options.ttl = ttl_steps(request, true);
   slab::ItemRef item;
   const slab::MetaItemInfo info = cache_.meta_get(request.key(), options, &item);
-  if (request.has_ttl) {
+  // As memcached: a hit with T counts as a touch, a miss always as a get.
+  if (request.has_ttl && item) {
     stats_.touch_cmds.add();
-    (item ? stats_.touch_hits : stats_.touch_misses).add();
+    stats_.touch_hits.add();
   } else {
     stats_.get_cmds.add();
     (item ? stats_.get_hits : stats_.get_misses).add();
@@ -131,10 +133,10 @@ void MetaExecutor::set(const MetaRequest& request, OutputQueue& out) {
   stats_.set_cmds.add();
   slab::MetaStoreOptions options;
   switch (request.mode) {
-    case 'E': case 'e': options.mode = slab::StoreMode::kAdd; break;
-    case 'A': case 'a': options.mode = slab::StoreMode::kAppend; break;
-    case 'P': case 'p': options.mode = slab::StoreMode::kPrepend; break;
-    case 'R': case 'r': options.mode = slab::StoreMode::kReplace; break;
+    case 'E': options.mode = slab::StoreMode::kAdd; break;
+    case 'A': options.mode = slab::StoreMode::kAppend; break;
+    case 'P': options.mode = slab::StoreMode::kPrepend; break;
+    case 'R': options.mode = slab::StoreMode::kReplace; break;
     default: options.mode = slab::StoreMode::kSet; break;
   }
   // A C flag turns set and replace into a CAS store; add ignores it, append/prepend compare.
@@ -199,7 +201,6 @@ void MetaExecutor::set(const MetaRequest& request, OutputQueue& out) {
 }
 
 void MetaExecutor::reply_too_large(const MetaRequest& request, OutputQueue& out) {
-  stats_.meta_cmds.add();
   stats_.set_cmds.add();
   stats_.store_too_large.add();
   // As memcached: a value that cannot be stored must not leave the old one to be served.
@@ -246,7 +247,7 @@ void MetaExecutor::remove(const MetaRequest& request, OutputQueue& out) {
 
 void MetaExecutor::arithmetic(const MetaRequest& request, OutputQueue& out) {
   slab::MetaDeltaOptions options;
-  options.increment = !(request.mode == 'D' || request.mode == 'd' || request.mode == '-');
+  options.increment = !(request.mode == 'D' || request.mode == '-');
   options.delta = request.delta;
   options.has_cas = request.has_cas;
   options.cas = request.cas;

@@ -377,14 +377,13 @@ MetaParseResult parse_meta_command_line(std::string_view buffer) {
   if (command == MetaCommand::kSet) {
     switch (req.mode) {
       case 0: case 'E': case 'A': case 'P': case 'R': case 'S':
-      case 'e': case 'a': case 'p': case 'r': case 's':
         break;
       default:
         return fail(r, "CLIENT_ERROR invalid mode for ms M token", swallow);
     }
   } else if (command == MetaCommand::kArithmetic) {
     switch (req.mode) {
-      case 0: case 'I': case 'i': case '+': case 'D': case 'd': case '-':
+      case 0: case 'I': case '+': case 'D': case '-':
         break;
       default:
         return fail(r, "CLIENT_ERROR invalid mode for ma M token");
