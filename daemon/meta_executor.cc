@@ -153,6 +153,7 @@ void MetaExecutor::set(const MetaRequest& request, OutputQueue& out) {
   options.key_binary = request.base64_key;
 
   uint64_t cas = 0;
+  uint32_t stored_length = 0;
   slab::ItemRef item;
   slab::StoreResult result =
       cache_.allocate(slab::StoreMode::kSet, request.key(), request.client_flags, request.has_ttl ? request.ttl : 0,
@@ -161,7 +162,7 @@ void MetaExecutor::set(const MetaRequest& request, OutputQueue& out) {
     if (!request.value.empty()) {
       std::copy(request.value.begin(), request.value.end(), item.mutable_value().begin());
     }
-    result = cache_.meta_commit(item, options, &cas);
+    result = cache_.meta_commit(item, options, &cas, &stored_length);
   }
   std::string_view code;
   switch (result) {
@@ -196,6 +197,12 @@ void MetaExecutor::set(const MetaRequest& request, OutputQueue& out) {
     if (flag.letter == 'O') line.token(flag.token);
     if (flag.letter == 'k') line.key_flag(request.key(), request.base64_key);
     if (flag.letter == 'c') line.number_flag('c', cas);
+    // s (newer than 1.6.18, which ignores it): the stored length, after any append; the
+    // request's own length when nothing was stored (as current memcached).
+    if (flag.letter == 's') {
+      line.number_flag('s', result == slab::StoreResult::kStored ? stored_length
+                                                                 : request.value_length);
+    }
   }
   append_line(out, line, at);
 }
@@ -217,6 +224,8 @@ void MetaExecutor::remove(const MetaRequest& request, OutputQueue& out) {
   options.ttl = request.ttl;
   options.new_cas = request.has_new_cas ? request.new_cas : 0;
   options.remove_value = request.remove_value;
+  options.tombstone_flags = request.client_flags;
+  options.tombstone_ttl = request.has_ttl ? request.ttl : 0;
   std::string_view code;
   switch (cache_.meta_delete(request.key(), options)) {
     case slab::MetaDeleteResult::kDeleted:

@@ -199,7 +199,11 @@ struct MetaDeleteOptions {
   bool has_ttl = false;     // T with I
   int64_t ttl = 0;
   uint64_t new_cas = 0;     // E
-  bool remove_value = false;  // x: keep the item, empty its value
+  // x: replace the value with an empty tombstone carrying these flags and this expiry (client
+  // exptime, 0 = never) and the old CAS (or E's).
+  bool remove_value = false;
+  uint32_t tombstone_flags = 0;
+  int64_t tombstone_ttl = 0;
 };
 
 struct MetaStoreOptions {
@@ -311,8 +315,10 @@ class Cache {
   // request changed it; empty *item on a miss. Bumps, touches and vivifies atomically under
   // the key's lock.
   MetaItemInfo meta_get(std::string_view key, const MetaGetOptions& options, ItemRef* item);
-  // ms: links an item from allocate() (consumed, as commit()). *cas_out gets the new item's CAS.
-  StoreResult meta_commit(ItemRef& item, const MetaStoreOptions& options, uint64_t* cas_out);
+  // ms: links an item from allocate() (consumed, as commit()). On kStored, *cas_out gets the
+  // new item's CAS and *length_out its value length (larger than the piece after append).
+  StoreResult meta_commit(ItemRef& item, const MetaStoreOptions& options, uint64_t* cas_out,
+                          uint32_t* length_out = nullptr);
   MetaDeleteResult meta_delete(std::string_view key, const MetaDeleteOptions& options);
   MetaDeltaResult meta_delta(std::string_view key, const MetaDeltaOptions& options,
                              bool key_binary);

@@ -131,7 +131,8 @@ MetaItemInfo Cache::meta_get(std::string_view key, const MetaGetOptions& options
   return info;
 }
 
-StoreResult Cache::meta_commit(ItemRef& ref, const MetaStoreOptions& options, uint64_t* cas_out) {
+StoreResult Cache::meta_commit(ItemRef& ref, const MetaStoreOptions& options, uint64_t* cas_out,
+                               uint32_t* length_out) {
   Item* it = ref.item_;
   ref.item_ = nullptr;  // this call owns the allocation's reference now
   if (options.key_binary) it->set_flag(kItemKeyBinary);
@@ -152,6 +153,7 @@ StoreResult Cache::meta_commit(ItemRef& ref, const MetaStoreOptions& options, ui
             link_locked(it, hv);
             if (options.new_cas != 0) it->set_cas(options.new_cas);
             if (cas_out != nullptr) *cas_out = it->cas();
+            if (length_out != nullptr) *length_out = it->nbytes;
           } else {
             result = StoreResult::kNotStored;
           }
@@ -188,6 +190,7 @@ StoreResult Cache::meta_commit(ItemRef& ref, const MetaStoreOptions& options, ui
           link_locked(combined, hv);
           if (options.new_cas != 0) combined->set_cas(options.new_cas);
           if (cas_out != nullptr) *cas_out = combined->cas();
+          if (length_out != nullptr) *length_out = combined->nbytes;
           done = true;
         }
       }
@@ -235,6 +238,7 @@ StoreResult Cache::meta_commit(ItemRef& ref, const MetaStoreOptions& options, ui
       link_locked(it, hv);
       if (options.new_cas != 0) it->set_cas(options.new_cas);
       if (cas_out != nullptr) *cas_out = it->cas();
+      if (length_out != nullptr) *length_out = it->nbytes;
     }
   }
   release(it);
@@ -243,48 +247,46 @@ StoreResult Cache::meta_commit(ItemRef& ref, const MetaStoreOptions& options, ui
 
 MetaDeleteResult Cache::meta_delete(std::string_view key, const MetaDeleteOptions& options) {
   const uint64_t hv = hash_key(key);
-  for (;;) {
-    Item* old_it;
-    {
-      std::lock_guard lock(stripe_for(hv));
-      old_it = find_live_locked(key, hv, false);
-      if (old_it == nullptr) return MetaDeleteResult::kNotFound;
-      if (options.has_cas && old_it->cas() != options.cas) return MetaDeleteResult::kExists;
-      if (options.invalidate) {
-        if (options.has_ttl) old_it->exptime = to_reltime(options.ttl);
-        old_it->set_flag(kItemStale);
-        old_it->clear_flag(kItemTokenSent);  // the next reader wins the recache
-        old_it->set_cas(options.new_cas != 0 ? options.new_cas : next_cas());
-        return MetaDeleteResult::kInvalidated;
-      }
-      if (!options.remove_value) {
-        unlink_locked(old_it, hv);
-        return MetaDeleteResult::kDeleted;
-      }
-      pin(old_it);
-    }
-    // x: the key stays with its flags and TTL, the value goes.
+  // x replaces the item with an empty tombstone built from the request alone, so it can be
+  // allocated before the lock is taken.
+  Item* tombstone = nullptr;
+  if (options.remove_value) {
     StoreResult err = StoreResult::kStored;
-    Item* empty = alloc_unlinked(key, old_it->flags(), old_it->exptime, 0, &err);
-    if (empty == nullptr) {
-      release(old_it);
-      return MetaDeleteResult::kNoMemory;
-    }
-    if ((old_it->bits() & kItemKeyBinary) != 0) empty->set_flag(kItemKeyBinary);
-    bool done = false;
-    {
-      std::lock_guard lock(stripe_for(hv));
-      if (find_live_locked(key, hv, false) == old_it) {
-        unlink_locked(old_it, hv);
-        link_locked(empty, hv);
-        if (options.new_cas != 0) empty->set_cas(options.new_cas);
-        done = true;
+    tombstone = alloc_unlinked(key, options.tombstone_flags, to_reltime(options.tombstone_ttl), 0,
+                               &err);
+    if (tombstone == nullptr) return MetaDeleteResult::kNoMemory;
+  }
+  MetaDeleteResult result;
+  {
+    std::lock_guard lock(stripe_for(hv));
+    Item* it = find_live_locked(key, hv, false);
+    if (it == nullptr) {
+      result = MetaDeleteResult::kNotFound;
+    } else if (options.has_cas && it->cas() != options.cas) {
+      result = MetaDeleteResult::kExists;
+    } else {
+      if (tombstone != nullptr) {
+        const uint64_t old_cas = it->cas();
+        if ((it->bits() & kItemKeyBinary) != 0) tombstone->set_flag(kItemKeyBinary);
+        unlink_locked(it, hv);
+        link_locked(tombstone, hv);
+        tombstone->set_cas(options.new_cas != 0 ? options.new_cas : old_cas);
+        it = tombstone;
+      }
+      if (options.invalidate) {
+        if (options.has_ttl) it->exptime = to_reltime(options.ttl);
+        it->set_flag(kItemStale);
+        it->clear_flag(kItemTokenSent);  // the next reader wins the recache
+        it->set_cas(options.new_cas != 0 ? options.new_cas : next_cas());
+        result = MetaDeleteResult::kInvalidated;
+      } else {
+        if (tombstone == nullptr) unlink_locked(it, hv);
+        result = MetaDeleteResult::kDeleted;
       }
     }
-    release(old_it);
-    release(empty);
-    if (done) return MetaDeleteResult::kDeleted;
   }
+  if (tombstone != nullptr) release(tombstone);
+  return result;
 }
 
 MetaDeltaResult Cache::meta_delta(std::string_view key, const MetaDeltaOptions& options,

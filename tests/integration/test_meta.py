@@ -326,11 +326,19 @@ def test_explicit_cas_flag_E():
 
 
 def test_delete_x_keeps_empty_item_and_append_vivify():
-    kiokud_only("md x and ms append N are newer than memcached 1.6.18")
+    kiokud_only("md x, ms s and ms append N are newer than memcached 1.6.18")
     with Server() as srv, srv.session() as s:
         s.call(b"ms foo 5 F9 T100\r\nhello\r\n", b"HD\r\n")
-        s.call(b"md foo x\r\n", b"HD\r\n")
-        s.call(b"mg foo v f\r\n", b"VA 0 f9\r\n\r\n")
+        cas = cas_of(s, b"foo")
+        # The tombstone takes its flags and TTL from the md line, its CAS from the old item.
+        s.call(b"md foo x F3\r\n", b"HD\r\n")
+        s.call(b"mg foo v f t c\r\n", b"VA 0 f3 t-1 c%d\r\n\r\n" % cas)
+        s.call(b"md foo x I\r\n", b"HD\r\n")
+        s.call(b"mg foo s\r\n", b"HD s0 X W\r\n")
+        s.call(b"md nope x\r\n", b"NF\r\n")
+        s.call(b"ms sz 3 s\r\nabc\r\n", b"HD s3\r\n")
+        s.call(b"ms sz 2 MA s\r\nde\r\n", b"HD s5\r\n")
+        s.call(b"ms none 2 MA s\r\nde\r\n", b"NS s2\r\n")
         s.call(b"ms log 1 MA N60\r\na\r\n", b"HD\r\n")
         s.call(b"ms log 1 MA N60\r\nb\r\n", b"HD\r\n")
         s.send(b"mg log v t\r\n")
