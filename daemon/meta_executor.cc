@@ -73,7 +73,7 @@ void MetaExecutor::get(const MetaRequest& request, OutputQueue& out) {
   slab::MetaGetOptions options;
   options.vivify = request.vivify;
   options.no_bump = request.no_bump;
-  options.key_binary = request.base64_key;
+  // memcached 1.6.18 does not mark a vivified item's key as binary: "k" then echoes raw bytes.
   options.new_cas = request.has_new_cas ? request.new_cas : 0;
   options.ttl = ttl_steps(request, true);
   slab::ItemRef item;

@@ -174,7 +174,6 @@ using MetaTtl = int64_t;
 struct MetaGetOptions {
   bool vivify = false;     // N: create an empty item on a miss (the caller wins the recache)
   bool no_bump = false;    // u: leave last-access time, LRU position and "fetched" alone
-  bool key_binary = false; // b: a vivified item remembers that its key came base64-encoded
   MetaTtlSteps ttl;
   uint64_t new_cas = 0;    // E: CAS for an item this request creates (0: the next one)
 };

@@ -79,7 +79,6 @@ MetaItemInfo Cache::meta_get(std::string_view key, const MetaGetOptions& options
       }
       it = spare;  // the allocation's reference becomes the caller's pin
       spare = nullptr;
-      if (options.key_binary) it->set_flag(kItemKeyBinary);
       link_locked(it, hv);
       if (options.new_cas != 0) it->set_cas(options.new_cas);
       created = true;
@@ -342,7 +341,7 @@ MetaDeltaResult Cache::meta_delta(std::string_view key, const MetaDeltaOptions& 
         value = options.delta > value ? 0 : value - options.delta;
       }
       len = format_u64(value, buf);
-      it->set_flag(kItemFetched);
+      // Unlike a get, memcached's incr/decr does not mark the item fetched (its "h" stays).
       if (len <= it->nbytes && it->refcount.load(std::memory_order_acquire) == 1) {
         std::span<char> v = it->mutable_value();
         std::memcpy(v.data(), buf, len);
