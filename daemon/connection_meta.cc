@@ -21,10 +21,15 @@ bool fits_memcached_item_limit(const Settings& settings, std::size_t key, std::s
 }  // namespace
 
 Connection::MetaStep Connection::process_meta_input(std::string_view pending) {
+  // Every meta command starts with 'm': text commands skip building a MetaParseResult.
+  const std::size_t first = pending.find_first_not_of(' ');
+  if (first == std::string_view::npos || pending[first] != 'm') return MetaStep::kNotMeta;
   protocol::MetaParseResult parsed = protocol::parse_meta_command_line(pending);
   switch (parsed.status) {
-    case protocol::MetaStatus::kNotMeta: return MetaStep::kNotMeta;
-    case protocol::MetaStatus::kNeedMore: return MetaStep::kNeedMore;
+    case protocol::MetaStatus::kNotMeta:
+      return MetaStep::kNotMeta;
+    case protocol::MetaStatus::kNeedMore:
+      return MetaStep::kNeedMore;
     case protocol::MetaStatus::kError:
       if (parsed.close_connection) return MetaStep::kClose;
       output_.append(parsed.error);
@@ -32,7 +37,8 @@ Connection::MetaStep Connection::process_meta_input(std::string_view pending) {
       input_start_ += parsed.consumed;
       swallow_bytes_ = parsed.swallow;
       return MetaStep::kDone;
-    case protocol::MetaStatus::kRequest: break;
+    case protocol::MetaStatus::kRequest:
+      break;
   }
   protocol::MetaRequest& request = parsed.request;
   if (request.command != protocol::MetaCommand::kSet) {

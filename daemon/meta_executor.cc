@@ -25,12 +25,17 @@ slab::MetaTtlSteps ttl_steps(const MetaRequest& request, bool with_recache) {
   steps.recache = request.recache_ttl;
   for (std::size_t i = 0; i < request.flag_count; ++i) {
     switch (request.flags[i].letter) {
-      case 'T': steps.add(slab::MetaTtlStep::kSetTtl); break;
-      case 'N': steps.add(slab::MetaTtlStep::kVivify); break;
+      case 'T':
+        steps.add(slab::MetaTtlStep::kSetTtl);
+        break;
+      case 'N':
+        steps.add(slab::MetaTtlStep::kVivify);
+        break;
       case 'R':
         if (with_recache) steps.add(slab::MetaTtlStep::kRecache);
         break;
-      default: break;
+      default:
+        break;
     }
   }
   return steps;
@@ -60,12 +65,24 @@ void MetaExecutor::execute(const MetaRequest& request, OutputQueue& out) {
   // memcached 1.6.18 counts only "me" in cmd_meta; mg/ms/md/ma move the classic counters.
   if (request.command == MetaCommand::kDebug) stats_.meta_cmds.add();
   switch (request.command) {
-    case MetaCommand::kGet: get(request, out); break;
-    case MetaCommand::kSet: set(request, out); break;
-    case MetaCommand::kDelete: remove(request, out); break;
-    case MetaCommand::kArithmetic: arithmetic(request, out); break;
-    case MetaCommand::kDebug: debug(request, out); break;
-    case MetaCommand::kNoop: out.append(protocol::kMetaNoop); break;
+    case MetaCommand::kGet:
+      get(request, out);
+      break;
+    case MetaCommand::kSet:
+      set(request, out);
+      break;
+    case MetaCommand::kDelete:
+      remove(request, out);
+      break;
+    case MetaCommand::kArithmetic:
+      arithmetic(request, out);
+      break;
+    case MetaCommand::kDebug:
+      debug(request, out);
+      break;
+    case MetaCommand::kNoop:
+      out.append(protocol::kMetaNoop);
+      break;
   }
 }
 
@@ -108,15 +125,32 @@ void MetaExecutor::get(const MetaRequest& request, OutputQueue& out) {
     const protocol::MetaFlag& flag = request.flags[i];
     if (is_ttl_step(flag.letter, true)) ++step;
     switch (flag.letter) {
-      case 's': line.number_flag('s', value.size()); break;
-      case 't': line.ttl_flag(info.ttl_after[step]); break;
-      case 'c': line.number_flag('c', item.cas()); break;
-      case 'f': line.number_flag('f', item.flags()); break;
-      case 'l': line.number_flag('l', info.last_access); break;
-      case 'h': line.number_flag('h', info.fetched ? 1 : 0); break;
-      case 'O': line.token(flag.token); break;
-      case 'k': line.key_flag(item.key(), item.key_is_binary()); break;
-      default: break;
+      case 's':
+        line.number_flag('s', value.size());
+        break;
+      case 't':
+        line.ttl_flag(info.ttl_after[step]);
+        break;
+      case 'c':
+        line.number_flag('c', item.cas());
+        break;
+      case 'f':
+        line.number_flag('f', item.flags());
+        break;
+      case 'l':
+        line.number_flag('l', info.last_access);
+        break;
+      case 'h':
+        line.number_flag('h', info.fetched ? 1 : 0);
+        break;
+      case 'O':
+        line.token(flag.token);
+        break;
+      case 'k':
+        line.key_flag(item.key(), item.key_is_binary());
+        break;
+      default:
+        break;
     }
   }
   if (info.token_was_sent) line.letter('Z');
@@ -133,11 +167,21 @@ void MetaExecutor::set(const MetaRequest& request, OutputQueue& out) {
   stats_.set_cmds.add();
   slab::MetaStoreOptions options;
   switch (request.mode) {
-    case 'E': options.mode = slab::StoreMode::kAdd; break;
-    case 'A': options.mode = slab::StoreMode::kAppend; break;
-    case 'P': options.mode = slab::StoreMode::kPrepend; break;
-    case 'R': options.mode = slab::StoreMode::kReplace; break;
-    default: options.mode = slab::StoreMode::kSet; break;
+    case 'E':
+      options.mode = slab::StoreMode::kAdd;
+      break;
+    case 'A':
+      options.mode = slab::StoreMode::kAppend;
+      break;
+    case 'P':
+      options.mode = slab::StoreMode::kPrepend;
+      break;
+    case 'R':
+      options.mode = slab::StoreMode::kReplace;
+      break;
+    default:
+      options.mode = slab::StoreMode::kSet;
+      break;
   }
   // A C flag turns set and replace into a CAS store; add ignores it, append/prepend compare.
   if (request.has_cas) {
@@ -156,8 +200,8 @@ void MetaExecutor::set(const MetaRequest& request, OutputQueue& out) {
   uint32_t stored_length = 0;
   slab::ItemRef item;
   slab::StoreResult result =
-      cache_.allocate(slab::StoreMode::kSet, request.key(), request.client_flags, request.has_ttl ? request.ttl : 0,
-                      request.value_length, &item);
+      cache_.allocate(slab::StoreMode::kSet, request.key(), request.client_flags,
+                      request.has_ttl ? request.ttl : 0, request.value_length, &item);
   if (result == slab::StoreResult::kStored) {
     if (!request.value.empty()) {
       std::copy(request.value.begin(), request.value.end(), item.mutable_value().begin());
@@ -171,7 +215,9 @@ void MetaExecutor::set(const MetaRequest& request, OutputQueue& out) {
       if (request.quiet) return;
       code = "HD";
       break;
-    case slab::StoreResult::kNotStored: code = "NS"; break;
+    case slab::StoreResult::kNotStored:
+      code = "NS";
+      break;
     case slab::StoreResult::kExists:
       stats_.cas_badval.add();
       code = "EX";
@@ -200,8 +246,8 @@ void MetaExecutor::set(const MetaRequest& request, OutputQueue& out) {
     // s (newer than 1.6.18, which ignores it): the stored length, after any append; the
     // request's own length when nothing was stored (as current memcached).
     if (flag.letter == 's') {
-      line.number_flag('s', result == slab::StoreResult::kStored ? stored_length
-                                                                 : request.value_length);
+      line.number_flag('s',
+                       result == slab::StoreResult::kStored ? stored_length : request.value_length);
     }
   }
   append_line(out, line, at);
@@ -300,8 +346,8 @@ void MetaExecutor::arithmetic(const MetaRequest& request, OutputQueue& out) {
     return;
   }
   char number[24];
-  const std::size_t number_length =
-      static_cast<std::size_t>(std::to_chars(number, number + sizeof number, result.value).ptr - number);
+  const std::size_t number_length = static_cast<std::size_t>(
+      std::to_chars(number, number + sizeof number, result.value).ptr - number);
   if (request.return_value) {
     line.value_status(static_cast<uint32_t>(number_length));
   } else {
@@ -312,11 +358,20 @@ void MetaExecutor::arithmetic(const MetaRequest& request, OutputQueue& out) {
     const protocol::MetaFlag& flag = request.flags[i];
     if (is_ttl_step(flag.letter, false)) ++step;
     switch (flag.letter) {
-      case 'c': line.number_flag('c', result.cas); break;
-      case 't': line.ttl_flag(result.ttl_after[step]); break;
-      case 'O': line.token(flag.token); break;
-      case 'k': line.key_flag(request.key(), request.base64_key); break;
-      default: break;
+      case 'c':
+        line.number_flag('c', result.cas);
+        break;
+      case 't':
+        line.ttl_flag(result.ttl_after[step]);
+        break;
+      case 'O':
+        line.token(flag.token);
+        break;
+      case 'k':
+        line.key_flag(request.key(), request.base64_key);
+        break;
+      default:
+        break;
     }
   }
   std::size_t length = line.finish();
@@ -341,9 +396,8 @@ void MetaExecutor::debug(const MetaRequest& request, OutputQueue& out) {
                         info.value_length + 2 + (info.flags != 0 ? 4 : 0);
   constexpr std::size_t kMax = protocol::kMaxMetaReplyLine;
   char* at = out.reserve(kMax);
-  out.commit(protocol::compose_meta_debug(std::span<char>(at, kMax), request.key(),
-                                          info.key_binary, info.exp,
-                                          info.last_access, info.cas, info.fetched,
+  out.commit(protocol::compose_meta_debug(std::span<char>(at, kMax), request.key(), info.key_binary,
+                                          info.exp, info.last_access, info.cas, info.fetched,
                                           info.slab_class, size));
 }
 

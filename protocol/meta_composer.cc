@@ -67,12 +67,11 @@ std::size_t compose_meta_debug(std::span<char> out, std::string_view key, bool b
                                uint64_t size) {
   char encoded[4 * ((255 + 2) / 3)];
   if (binary) key = std::string_view(encoded, base64_encode(key.substr(0, 255), encoded));
-  const int n = std::snprintf(out.data(), out.size(),
-                              "ME %.*s exp=%lld la=%llu cas=%llu fetch=%s cls=%u size=%llu\r\n",
-                              static_cast<int>(key.size()), key.data(), static_cast<long long>(exp),
-                              static_cast<unsigned long long>(last_access),
-                              static_cast<unsigned long long>(cas), fetched ? "yes" : "no", cls,
-                              static_cast<unsigned long long>(size));
+  const int n = std::snprintf(
+      out.data(), out.size(), "ME %.*s exp=%lld la=%llu cas=%llu fetch=%s cls=%u size=%llu\r\n",
+      static_cast<int>(key.size()), key.data(), static_cast<long long>(exp),
+      static_cast<unsigned long long>(last_access), static_cast<unsigned long long>(cas),
+      fetched ? "yes" : "no", cls, static_cast<unsigned long long>(size));
   if (n < 0) return 0;
   return std::min(static_cast<std::size_t>(n), out.size() - 1);
 }

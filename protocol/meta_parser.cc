@@ -82,13 +82,26 @@ bool parse_strtol(std::string_view word, int32_t* out) {
 bool command_of(std::string_view word, MetaCommand* out) {
   if (word.size() != 2 || word[0] != 'm') return false;
   switch (word[1]) {
-    case 'g': *out = MetaCommand::kGet; return true;
-    case 's': *out = MetaCommand::kSet; return true;
-    case 'd': *out = MetaCommand::kDelete; return true;
-    case 'a': *out = MetaCommand::kArithmetic; return true;
-    case 'n': *out = MetaCommand::kNoop; return true;
-    case 'e': *out = MetaCommand::kDebug; return true;
-    default: return false;
+    case 'g':
+      *out = MetaCommand::kGet;
+      return true;
+    case 's':
+      *out = MetaCommand::kSet;
+      return true;
+    case 'd':
+      *out = MetaCommand::kDelete;
+      return true;
+    case 'a':
+      *out = MetaCommand::kArithmetic;
+      return true;
+    case 'n':
+      *out = MetaCommand::kNoop;
+      return true;
+    case 'e':
+      *out = MetaCommand::kDebug;
+      return true;
+    default:
+      return false;
   }
 }
 
@@ -158,11 +171,6 @@ bool preparse_flags(MetaRequest& req, std::string_view* message) {
         }
         break;
       case 'O':
-        if (flag.token.size() > kMaxOpaqueLength) {
-          *message = "CLIENT_ERROR opaque token too long";
-          has_error = true;
-        }
-        break;
       case 'P':
       case 'L':
       case 'k':
@@ -173,11 +181,21 @@ bool preparse_flags(MetaRequest& req, std::string_view* message) {
       case 'l':
       case 'h':
         break;
-      case 'v': req.return_value = true; break;
-      case 'u': req.no_bump = true; break;
-      case 'q': req.quiet = true; break;
-      case 'I': req.invalidate = true; break;
-      case 'x': req.remove_value = true; break;
+      case 'v':
+        req.return_value = true;
+        break;
+      case 'u':
+        req.no_bump = true;
+        break;
+      case 'q':
+        req.quiet = true;
+        break;
+      case 'I':
+        req.invalidate = true;
+        break;
+      case 'x':
+        req.remove_value = true;
+        break;
       case 'F':
         // memcached leaves the message alone here: the generic one (or an earlier flag's) shows.
         if (!parse_strtoul(arg, &req.client_flags)) has_error = true;
@@ -253,8 +271,9 @@ std::size_t base64_decode(std::string_view in, char* out, std::size_t out_size) 
       v[j] = base64_value(c);
       if (v[j] < 0) return 0;
     }
-    const uint32_t bits = (static_cast<uint32_t>(v[0]) << 18) | (static_cast<uint32_t>(v[1]) << 12) |
-                          (static_cast<uint32_t>(v[2]) << 6) | static_cast<uint32_t>(v[3]);
+    const uint32_t bits = (static_cast<uint32_t>(v[0]) << 18) |
+                          (static_cast<uint32_t>(v[1]) << 12) | (static_cast<uint32_t>(v[2]) << 6) |
+                          static_cast<uint32_t>(v[3]);
     const int bytes = 3 - pad;
     if (n + static_cast<std::size_t>(bytes) > out_size) return 0;
     out[n++] = static_cast<char>((bits >> 16) & 0xff);
@@ -323,7 +342,9 @@ MetaParseResult parse_meta_command_line(std::string_view buffer) {
   MetaRequest& req = r.request;
   req.command = command;
   // memcached's ntokens counts a terminator token; a 24th word would be "the rest of the line".
-  const bool more_than_max = count == kMaxWords && words[count - 1].data() + words[count - 1].size() != line.data() + line.size();
+  const bool more_than_max =
+      count == kMaxWords &&
+      words[count - 1].data() + words[count - 1].size() != line.data() + line.size();
   const std::size_t ntokens = count + 1 + (more_than_max ? 1 : 0);
 
   if (command == MetaCommand::kNoop) {
@@ -376,17 +397,33 @@ MetaParseResult parse_meta_command_line(std::string_view buffer) {
   }
   if (command == MetaCommand::kSet) {
     switch (req.mode) {
-      case 0: case 'E': case 'A': case 'P': case 'R': case 'S':
+      case 0:
+      case 'E':
+      case 'A':
+      case 'P':
+      case 'R':
+      case 'S':
         break;
       default:
         return fail(r, "CLIENT_ERROR invalid mode for ms M token", swallow);
     }
   } else if (command == MetaCommand::kArithmetic) {
     switch (req.mode) {
-      case 0: case 'I': case '+': case 'D': case '-':
+      case 0:
+      case 'I':
+      case '+':
+      case 'D':
+      case '-':
         break;
       default:
         return fail(r, "CLIENT_ERROR invalid mode for ma M token");
+    }
+  }
+  // memcached checks opaque lengths while writing the reply, after every other check (and, for
+  // ma, after the arithmetic: Kioku refuses before changing anything; the reply is the same).
+  for (std::size_t i = 0; i < req.flag_count; ++i) {
+    if (req.flags[i].letter == 'O' && req.flags[i].token.size() > kMaxOpaqueLength) {
+      return fail(r, "CLIENT_ERROR opaque token too long", swallow);
     }
   }
   r.status = MetaStatus::kRequest;

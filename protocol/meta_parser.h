@@ -1,4 +1,5 @@
-// protocol/meta_parser.h — memcached's meta protocol (mg ms md ma mn me), bytes in, MetaRequest out.
+// protocol/meta_parser.h — memcached's meta protocol (mg ms md ma mn me), bytes in, MetaRequest
+// out.
 //
 // Owns: recognising a meta command line, tokenizing it, validating its flags exactly as memcached
 // 1.6.18 does (down to which error string a malformed line earns), base64 key decoding, and the
@@ -22,7 +23,7 @@ enum class MetaCommand : uint8_t { kGet, kSet, kDelete, kArithmetic, kNoop, kDeb
 // memcached refuses more tokens than this on a meta line (command, key, flags, terminator).
 inline constexpr std::size_t kMaxMetaTokens = 20;
 inline constexpr std::size_t kMaxMetaFlags = kMaxMetaTokens;  // an upper bound, never reached
-inline constexpr std::size_t kMaxOpaqueLength = 32;            // "O" token, letter included
+inline constexpr std::size_t kMaxOpaqueLength = 32;           // "O" token, letter included
 
 // One flag word as sent: `letter` is its first byte, `token` the whole word ("O123", "T30").
 struct MetaFlag {
@@ -38,29 +39,29 @@ struct MetaRequest {
   std::size_t flag_count = 0;
 
   // Decoded flag arguments (meaningful only when the flag was given).
-  bool base64_key = false;      // b: key() is the decoded key; echo it re-encoded
-  bool quiet = false;           // q
-  bool return_value = false;    // v
-  bool no_bump = false;         // u
-  bool has_ttl = false;         // T
+  bool base64_key = false;    // b: key() is the decoded key; echo it re-encoded
+  bool quiet = false;         // q
+  bool return_value = false;  // v
+  bool no_bump = false;       // u
+  bool has_ttl = false;       // T
   int32_t ttl = 0;
-  bool vivify = false;          // N
+  bool vivify = false;  // N
   int32_t vivify_ttl = 0;
-  bool has_recache = false;     // R
+  bool has_recache = false;  // R
   int32_t recache_ttl = 0;
-  bool has_cas = false;         // C: compare CAS
+  bool has_cas = false;  // C: compare CAS
   uint64_t cas = 0;
-  bool has_new_cas = false;     // E: explicit new CAS (newer than memcached 1.6.18)
+  bool has_new_cas = false;  // E: explicit new CAS (newer than memcached 1.6.18)
   uint64_t new_cas = 0;
-  uint32_t client_flags = 0;    // F
-  char mode = 0;                // M: ms E/A/P/R/S, ma I/+/D/-
-  uint64_t delta = 1;           // D
-  uint64_t initial = 0;         // J
-  bool invalidate = false;      // I
-  bool remove_value = false;    // x: md keeps the item, empties its value (newer)
+  uint32_t client_flags = 0;  // F
+  char mode = 0;              // M: ms E/A/P/R/S, ma I/+/D/-
+  uint64_t delta = 1;         // D
+  uint64_t initial = 0;       // J
+  bool invalidate = false;    // I
+  bool remove_value = false;  // x: md keeps the item, empties its value (newer)
 
-  uint32_t value_length = 0;    // ms: declared data length
-  std::string_view value{};     // ms: the data block, without its \r\n
+  uint32_t value_length = 0;  // ms: declared data length
+  std::string_view value{};   // ms: the data block, without its \r\n
 
   std::string_view key() const {
     return base64_key ? std::string_view(decoded_key_.data(), decoded_length_) : raw_key_;

@@ -582,8 +582,10 @@ std::mutex& Cache::stripe_for(uint64_t hv) { return impl_->locks.for_hash(hv); }
 Item* Cache::find_live_locked(std::string_view key, uint64_t hv, bool count_misses) {
   Impl::Miss why = Impl::Miss::kNone;
   Item* it = impl_->find_live(key, hv, &why);
-  if (count_misses && why == Impl::Miss::kExpired) impl_->get_expired.fetch_add(1, std::memory_order_relaxed);
-  if (count_misses && why == Impl::Miss::kFlushed) impl_->get_flushed.fetch_add(1, std::memory_order_relaxed);
+  if (count_misses && why == Impl::Miss::kExpired)
+    impl_->get_expired.fetch_add(1, std::memory_order_relaxed);
+  if (count_misses && why == Impl::Miss::kFlushed)
+    impl_->get_flushed.fetch_add(1, std::memory_order_relaxed);
   return it;
 }
 

@@ -145,15 +145,15 @@ struct ItemClassStats {
   uint64_t evicted_active = 0;
 };
 
-
-// --- meta protocol (slab/meta_ops.cc) -------------------------------------------------------------
+// --- meta protocol (slab/meta_ops.cc)
+// -------------------------------------------------------------
 
 // The TTL-changing flags of one meta request, in the order the client sent them: memcached
 // applies them in that order and a "t" flag reports the TTL as it stands at its own position.
 enum class MetaTtlStep : uint8_t {
-  kSetTtl,  // T: new expiry
-  kVivify,  // N: expiry of an item created by this request (a win)
-  kRecache, // R: win if the item expires sooner than this (mg only)
+  kSetTtl,   // T: new expiry
+  kVivify,   // N: expiry of an item created by this request (a win)
+  kRecache,  // R: win if the item expires sooner than this (mg only)
 };
 inline constexpr std::size_t kMaxMetaTtlSteps = 3;
 
@@ -172,20 +172,20 @@ struct MetaTtlSteps {
 using MetaTtl = int64_t;
 
 struct MetaGetOptions {
-  bool vivify = false;     // N: create an empty item on a miss (the caller wins the recache)
-  bool no_bump = false;    // u: leave last-access time, LRU position and "fetched" alone
+  bool vivify = false;   // N: create an empty item on a miss (the caller wins the recache)
+  bool no_bump = false;  // u: leave last-access time, LRU position and "fetched" alone
   MetaTtlSteps ttl;
-  uint64_t new_cas = 0;    // E: CAS for an item this request creates (0: the next one)
+  uint64_t new_cas = 0;  // E: CAS for an item this request creates (0: the next one)
 };
 
 // One item seen by a meta command, captured under its lock before the command changed it.
 struct MetaItemInfo {
-  bool created = false;      // vivified by this request
-  bool won = false;          // W: this client should recache
+  bool created = false;         // vivified by this request
+  bool won = false;             // W: this client should recache
   bool token_was_sent = false;  // Z: another client already won
-  bool stale = false;        // X
-  bool fetched = false;      // h: fetched before this request
-  uint32_t last_access = 0;  // l: seconds since last access, before this request
+  bool stale = false;           // X
+  bool fetched = false;         // h: fetched before this request
+  uint32_t last_access = 0;     // l: seconds since last access, before this request
   std::array<MetaTtl, kMaxMetaTtlSteps + 1> ttl_after{};  // [0] before any step, [i+1] after step i
 };
 
@@ -197,7 +197,7 @@ struct MetaDeleteOptions {
   bool invalidate = false;  // I: mark stale instead of removing
   bool has_ttl = false;     // T with I
   int64_t ttl = 0;
-  uint64_t new_cas = 0;     // E
+  uint64_t new_cas = 0;  // E
   // x: replace the value with an empty tombstone carrying these flags and this expiry (client
   // exptime, 0 = never) and the old CAS (or E's).
   bool remove_value = false;
@@ -212,7 +212,7 @@ struct MetaStoreOptions {
   uint64_t new_cas = 0;              // E
   bool vivify = false;               // N: append/prepend on a miss creates the item
   int64_t vivify_ttl = 0;
-  bool key_binary = false;           // b
+  bool key_binary = false;  // b
 };
 
 enum class MetaDeltaStatus : uint8_t { kOk, kCreated, kNotFound, kNonNumeric, kNoMemory, kExists };
@@ -224,8 +224,8 @@ struct MetaDeltaOptions {
   uint64_t cas = 0;
   bool vivify = false;  // N: create with `initial` on a miss
   uint64_t initial = 0;
-  uint64_t new_cas = 0; // E
-  MetaTtlSteps ttl;     // T and N, in request order
+  uint64_t new_cas = 0;  // E
+  MetaTtlSteps ttl;      // T and N, in request order
 };
 
 struct MetaDeltaResult {
@@ -238,7 +238,7 @@ struct MetaDeltaResult {
 // "me": memcached's debug view of one item.
 struct MetaDebugInfo {
   bool found = false;
-  int64_t exp = -1;        // memcached prints (now - exptime), -1 for never
+  int64_t exp = -1;  // memcached prints (now - exptime), -1 for never
   uint64_t last_access = 0;
   uint64_t cas = 0;
   bool fetched = false;

@@ -251,8 +251,8 @@ MetaDeleteResult Cache::meta_delete(std::string_view key, const MetaDeleteOption
   Item* tombstone = nullptr;
   if (options.remove_value) {
     StoreResult err = StoreResult::kStored;
-    tombstone = alloc_unlinked(key, options.tombstone_flags, to_reltime(options.tombstone_ttl), 0,
-                               &err);
+    tombstone =
+        alloc_unlinked(key, options.tombstone_flags, to_reltime(options.tombstone_ttl), 0, &err);
     if (tombstone == nullptr) return MetaDeleteResult::kNoMemory;
   }
   MetaDeleteResult result;

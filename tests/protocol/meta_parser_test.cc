@@ -1,12 +1,12 @@
 // tests/protocol/meta_parser_test.cc — the meta parser against replies observed on memcached
 // 1.6.18: every flag, every split point, malformed input.
-#include <catch2/catch.hpp>
+#include "protocol/meta_parser.h"
 
+#include <catch2/catch.hpp>
 #include <string>
 #include <vector>
 
 #include "protocol/meta_composer.h"
-#include "protocol/meta_parser.h"
 
 using namespace kioku::protocol;
 
@@ -16,7 +16,8 @@ MetaParseResult parse(std::string_view s) { return parse_meta_command_line(s); }
 }  // namespace
 
 TEST_CASE("non-meta lines are left to the text parser") {
-  for (const char* line : {"get foo\r\n", "mgx foo\r\n", "MG foo\r\n", "m\r\n", "set a 0 0 1\r\n"}) {
+  for (const char* line :
+       {"get foo\r\n", "mgx foo\r\n", "MG foo\r\n", "m\r\n", "set a 0 0 1\r\n"}) {
     CHECK(parse(line).status == MetaStatus::kNotMeta);
   }
   CHECK(parse("ge").status == MetaStatus::kNotMeta);
@@ -85,6 +86,11 @@ TEST_CASE("malformed meta lines earn memcached's exact errors") {
       {"mg foo T\r\n", "CLIENT_ERROR bad token in command line format", 0},
       {"mg foo O" + std::string(40, 'x') + "\r\n", "CLIENT_ERROR opaque token too long", 0},
       {"mg foo" + opaques17 + "\r\n", "CLIENT_ERROR duplicate flag", 0},
+      {"md foo O" + std::string(40, 'x') + "\r\n", "CLIENT_ERROR opaque token too long", 0},
+      {"ma foo O" + std::string(40, 'x') + "\r\n", "CLIENT_ERROR opaque token too long", 0},
+      {"ms foo 2 O" + std::string(40, 'x') + "\r\n", "CLIENT_ERROR opaque token too long", 4},
+      {"mg foo O" + std::string(40, 'x') + " Tx\r\n", "CLIENT_ERROR bad token in command line format", 0},
+      {"ms foo 2 MX O" + std::string(40, 'x') + "\r\n", "CLIENT_ERROR invalid mode for ms M token", 4},
       {"mg foo" + opaques18 + "\r\n", "CLIENT_ERROR options flags are too long", 0},
       {"md foo" + opaques18 + "\r\n", "CLIENT_ERROR options flags too long", 0},
       {"mg Zm9v= b\r\n", "CLIENT_ERROR error decoding key", 0},

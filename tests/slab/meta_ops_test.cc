@@ -1,8 +1,7 @@
 // tests/slab/meta_ops_test.cc — the Cache's meta operations: vivify and its single win, recache,
 // invalidate-to-stale, stale CAS stores, explicit CAS, vivifying incr/decr, the debug view.
-#include <catch2/catch.hpp>
-
 #include <atomic>
+#include <catch2/catch.hpp>
 #include <thread>
 #include <vector>
 
