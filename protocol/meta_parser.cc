@@ -254,31 +254,38 @@ bool MetaRequest::has_flag(char letter) const {
 }
 
 std::size_t base64_decode(std::string_view in, char* out, std::size_t out_size) {
-  if (in.empty() || in.size() % 4 != 0) return 0;
+  // memcached's decoder: bytes outside the alphabet are skipped, the rest ('=' included) must
+  // come in groups of four, and the first group holding padding ends the key ("Zm9=Mg==" is
+  // "fo"; anything after it is ignored).
+  std::size_t symbols = 0;
+  for (const char c : in) {
+    if (c == '=' || base64_value(c) >= 0) ++symbols;
+  }
+  if (symbols == 0 || symbols % 4 != 0) return 0;
   std::size_t n = 0;
-  for (std::size_t i = 0; i < in.size(); i += 4) {
-    const bool last = i + 4 == in.size();
-    int v[4];
-    int pad = 0;
-    for (int j = 0; j < 4; ++j) {
-      const char c = in[i + static_cast<std::size_t>(j)];
-      if (c == '=' && last && j >= 2) {
-        ++pad;
-        v[j] = 0;
-        continue;
-      }
-      if (pad > 0) return 0;  // data after padding
-      v[j] = base64_value(c);
-      if (v[j] < 0) return 0;
+  uint32_t bits = 0;
+  int in_group = 0;
+  int pad = 0;
+  for (const char c : in) {
+    int v = 0;
+    if (c == '=') {
+      ++pad;
+    } else {
+      v = base64_value(c);
+      if (v < 0) continue;
     }
-    const uint32_t bits = (static_cast<uint32_t>(v[0]) << 18) |
-                          (static_cast<uint32_t>(v[1]) << 12) | (static_cast<uint32_t>(v[2]) << 6) |
-                          static_cast<uint32_t>(v[3]);
-    const int bytes = 3 - pad;
-    if (n + static_cast<std::size_t>(bytes) > out_size) return 0;
+    bits = (bits << 6) | static_cast<uint32_t>(v);
+    if (++in_group < 4) continue;
+    if (n + 3 > out_size) return 0;
     out[n++] = static_cast<char>((bits >> 16) & 0xff);
-    if (bytes > 1) out[n++] = static_cast<char>((bits >> 8) & 0xff);
-    if (bytes > 2) out[n++] = static_cast<char>(bits & 0xff);
+    out[n++] = static_cast<char>((bits >> 8) & 0xff);
+    out[n++] = static_cast<char>(bits & 0xff);
+    bits = 0;
+    in_group = 0;
+    if (pad > 0) {
+      if (pad > 2) return 0;
+      return n - static_cast<std::size_t>(pad);
+    }
   }
   return n;
 }

@@ -152,6 +152,13 @@ def test_base64_keys():
         s.call(b"md Y250 b\r\n", b"HD\r\n")
         s.call(b"md Y250 b q\r\n", b"NF\r\n")
         s.call(b"me ZZZ b\r\n", b"CLIENT_ERROR bad command line format\r\n")
+        # memcached's decoder: the first padded group ends the key; length must be 4n.
+        s.call(b"mg Zm9=Mg== b k v\r\n", b"EN kZm8= b\r\n")
+        s.call(b"mg Zm9vMg==Zm9v b k v\r\n", b"VA 2 kZm9vMg== b\r\nhi\r\n")
+        s.call(b"mg Zm9vMh== b k v\r\n", b"VA 2 kZm9vMg== b\r\nhi\r\n")
+        s.call(b"mg Zm9vMg b k v\r\nmg Zm9vM=== b\r\nmg ==== b\r\n",
+               b"CLIENT_ERROR error decoding key\r\n" * 3)
+        s.call(b"ms Zm9vMg 2 b\r\nhi\r\n", b"CLIENT_ERROR error decoding key\r\n")
 
 
 def test_ttl_update_and_t_in_order():

@@ -149,7 +149,13 @@ TEST_CASE("base64 round trips and rejects malformed input") {
   CHECK(std::string(out, base64_decode("Zm9vMg==", out, sizeof out)) == "foo2");
   CHECK(base64_decode("Zm9v=", out, sizeof out) == 0);
   CHECK(base64_decode("ZZZ", out, sizeof out) == 0);
-  CHECK(base64_decode("Zm=v", out, sizeof out) == 0);
+  // As memcached: padding ends the key, whatever follows; stray bytes are skipped.
+  CHECK(std::string(out, base64_decode("Zm9=Mg==", out, sizeof out)) == "fo");
+  CHECK(std::string(out, base64_decode("Zm9vMg==Zm9v", out, sizeof out)) == "foo2");
+  CHECK(base64_decode("Zm9vMg", out, sizeof out) == 0);
+  CHECK(base64_decode("Zm9vM===", out, sizeof out) == 0);
+  CHECK(base64_decode("====", out, sizeof out) == 0);
+  CHECK(base64_decode("ab\tc", out, sizeof out) == 0);
   CHECK(base64_decode("!!!!", out, sizeof out) == 0);
 }
 
