@@ -54,11 +54,6 @@ void echo_opaque_and_key(const MetaRequest& request, MetaReplyLine& line) {
   }
 }
 
-void append_line(OutputQueue& out, MetaReplyLine& line, char* at) {
-  (void)at;
-  out.commit(line.finish());
-}
-
 }  // namespace
 
 void MetaExecutor::execute(const MetaRequest& request, OutputQueue& out) {
@@ -109,7 +104,7 @@ void MetaExecutor::get(const MetaRequest& request, OutputQueue& out) {
     MetaReplyLine line(std::span<char>(at, protocol::kMaxMetaReplyLine));
     line.status("EN");
     echo_opaque_and_key(request, line);
-    append_line(out, line, at);
+    out.commit(line.finish());
     return;
   }
   char* at = out.reserve(protocol::kMaxMetaReplyLine);
@@ -156,7 +151,7 @@ void MetaExecutor::get(const MetaRequest& request, OutputQueue& out) {
   if (info.token_was_sent) line.letter('Z');
   if (info.stale) line.letter('X');
   if (info.won) line.letter('W');
-  append_line(out, line, at);
+  out.commit(line.finish());
   if (request.return_value) {
     out.append_value(std::move(item));
     out.append(kCrlf);
@@ -250,7 +245,7 @@ void MetaExecutor::set(const MetaRequest& request, OutputQueue& out) {
                        result == slab::StoreResult::kStored ? stored_length : request.value_length);
     }
   }
-  append_line(out, line, at);
+  out.commit(line.finish());
 }
 
 void MetaExecutor::reply_too_large(const MetaRequest& request, OutputQueue& out) {
@@ -297,7 +292,7 @@ void MetaExecutor::remove(const MetaRequest& request, OutputQueue& out) {
   MetaReplyLine line(std::span<char>(at, protocol::kMaxMetaReplyLine));
   line.status(code);
   echo_opaque_and_key(request, line);
-  append_line(out, line, at);
+  out.commit(line.finish());
 }
 
 void MetaExecutor::arithmetic(const MetaRequest& request, OutputQueue& out) {
@@ -342,7 +337,7 @@ void MetaExecutor::arithmetic(const MetaRequest& request, OutputQueue& out) {
   if (!with_item) {
     line.status(code);
     echo_opaque_and_key(request, line);
-    append_line(out, line, at);
+    out.commit(line.finish());
     return;
   }
   char number[24];

@@ -167,3 +167,55 @@ TEST_CASE("meta_debug reports fetch state and last access") {
   CHECK(after.last_access == 5);
   CHECK_FALSE(cache.meta_debug("nope").found);
 }
+
+TEST_CASE("md x leaves an empty tombstone with the request's flags and the old CAS") {
+  Cache cache(small_config());
+  uint64_t cas = 0;
+  REQUIRE(cache.store(StoreMode::kSet, "t", 9, 0, "hello", 0, &cas) == StoreResult::kStored);
+  MetaDeleteOptions d;
+  d.remove_value = true;
+  d.tombstone_flags = 3;
+  CHECK(cache.meta_delete("t", d) == MetaDeleteResult::kDeleted);
+  ItemRef r = cache.get("t");
+  REQUIRE(r);
+  CHECK(r.value().empty());
+  CHECK(r.flags() == 3);
+  CHECK(r.cas() == cas);
+  CHECK(cache.meta_delete("missing", d) == MetaDeleteResult::kNotFound);
+}
+
+TEST_CASE("append with vivify creates the item on a miss; without it, not stored") {
+  Cache cache(small_config());
+  auto append = [&](std::string_view piece, bool vivify) {
+    ItemRef item;
+    REQUIRE(cache.allocate(StoreMode::kSet, "log", 0, 0, static_cast<uint32_t>(piece.size()),
+                           &item) == StoreResult::kStored);
+    std::copy(piece.begin(), piece.end(), item.mutable_value().begin());
+    MetaStoreOptions o;
+    o.mode = StoreMode::kAppend;
+    o.vivify = vivify;
+    uint32_t length = 0;
+    const StoreResult r = cache.meta_commit(item, o, nullptr, &length);
+    return std::make_pair(r, length);
+  };
+  CHECK(append("a", false).first == StoreResult::kNotStored);
+  CHECK(append("a", true) == std::make_pair(StoreResult::kStored, uint32_t{1}));
+  CHECK(append("bc", false) == std::make_pair(StoreResult::kStored, uint32_t{3}));
+  CHECK(value_of(cache, "log") == "abc");
+}
+
+TEST_CASE("meta_delta applies T after the arithmetic and reports each step's TTL") {
+  Cache cache(small_config());
+  cache.tick(kStart);
+  REQUIRE(cache.store(StoreMode::kSet, "n", 0, 0, "5") == StoreResult::kStored);
+  MetaDeltaOptions o;
+  o.ttl.ttl = 200;
+  o.ttl.add(MetaTtlStep::kSetTtl);
+  o.new_cas = 777;
+  MetaDeltaResult r = cache.meta_delta("n", o, false);
+  CHECK(r.status == MetaDeltaStatus::kOk);
+  CHECK(r.value == 6);
+  CHECK(r.ttl_after[0] == -1);
+  CHECK(r.ttl_after[1] == 200);
+  CHECK(r.cas == 777);
+}
