@@ -37,7 +37,8 @@ Connection::Connection(Worker& worker, int fd, std::string peer)
       peer_(std::move(peer)),
       output_(worker.buffers()),
       executor_(worker.server().settings(), worker.server().cache(), worker.stats(),
-                worker.server()) {
+                worker.server()),
+      meta_executor_(worker.server().settings(), worker.server().cache(), worker.stats()) {
   executor_.set_client_fd(fd);
   last_command_time_ = std::time(nullptr);
 }
@@ -167,6 +168,16 @@ void Connection::process_input() {
       break;
     }
     need_bytes_ = 0;
+    if (const MetaStep step = process_meta_input(pending); step != MetaStep::kNotMeta) {
+      if (step == MetaStep::kNeedMore) break;
+      processed_any = true;
+      --budget;
+      if (step == MetaStep::kClose) {
+        state_ = State::kClosing;
+        return;
+      }
+      continue;
+    }
     TextParseResult parsed = protocol::parse_command_line(pending);
     if (parsed.status == ParseStatus::kNeedMore) break;
     processed_any = true;

@@ -17,6 +17,7 @@
 
 #include "daemon/binary_executor.h"
 #include "daemon/executor.h"
+#include "daemon/meta_executor.h"
 #include "daemon/output_queue.h"
 
 namespace kioku::daemon {
@@ -59,6 +60,9 @@ class Connection {
   void set_interest(short events);
   void compact_input();
   void ensure_input_capacity(std::size_t bytes);
+  // Meta commands (connection_meta.cc): consumes one meta request from `pending` if it is one.
+  enum class MetaStep : uint8_t { kNotMeta, kNeedMore, kDone, kClose };
+  MetaStep process_meta_input(std::string_view pending);
 
   Worker& worker_;
   int fd_;
@@ -91,6 +95,7 @@ class Connection {
   bool process_ascii_auth_input();
   Framing framing_ = Framing::kUndecided;
   std::unique_ptr<BinaryExecutor> binary_executor_;  // created when binary is chosen
+  MetaExecutor meta_executor_;
 };
 
 }  // namespace kioku::daemon

@@ -357,7 +357,7 @@ void Server::write_general_stats(OutputQueue& out) {
   append_stat(out, "cmd_set", t.set_cmds);
   append_stat(out, "cmd_flush", t.flush_cmds);
   append_stat(out, "cmd_touch", t.touch_cmds);
-  append_stat(out, "cmd_meta", 0);
+  append_stat(out, "cmd_meta", t.meta_cmds);
   append_stat(out, "get_hits", t.get_hits);
   append_stat(out, "get_misses", t.get_misses);
   append_stat(out, "get_expired", c.get_expired);

@@ -46,7 +46,8 @@ class Counter {
   X(bytes_written)               \
   X(conn_yields)                 \
   X(auth_cmds)                   \
-  X(auth_errors)
+  X(auth_errors)                 \
+  X(meta_cmds)
 
 struct ThreadStats {
 #define KIOKU_DECLARE_COUNTER(name) Counter name;

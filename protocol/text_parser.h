@@ -141,9 +141,10 @@ struct TextParseResult {
 // with "get " or "gets ". This is the one rule that depends on how bytes arrive, as it does in
 // memcached: a long non-get line is fine if its '\n' comes in the same buffer.
 //
-// Commands memcached 1.6.18 knows but TextCommand does not (yet) have -- the meta commands
-// mg/ms/md/ma/mn/me, lru_crawler, slabs, lru, watch, extstore, misbehave, debugtime, mget... --
-// parse as kUnknownCommand ("ERROR") for now; "bget" is memcached's old alias for get and parses
+// Commands memcached 1.6.18 knows but TextCommand does not (yet) have -- lru_crawler, slabs,
+// lru, watch, extstore, misbehave, debugtime, mget... -- parse as kUnknownCommand ("ERROR") for
+// now (the meta commands mg/ms/md/ma/mn/me have their own parser, meta_parser.h, which the
+// daemon tries first); "bget" is memcached's old alias for get and parses
 // as kGet. For storage commands the result's
 // `consumed` covers the line alone; the caller then needs request.value_length + 2 more bytes
 // (see parse_data_block). This split lets the daemon refuse or swallow a huge value without

@@ -461,6 +461,9 @@ std::span<char> ItemRef::mutable_value() { return item_->mutable_value(); }
 uint32_t ItemRef::flags() const { return item_->flags(); }
 uint64_t ItemRef::cas() const { return item_->cas(); }
 uint8_t ItemRef::slab_class() const { return item_->slab_class; }
+bool ItemRef::is_stale() const { return (item_->bits() & kItemStale) != 0; }
+bool ItemRef::token_sent() const { return (item_->bits() & kItemTokenSent) != 0; }
+bool ItemRef::key_is_binary() const { return (item_->bits() & kItemKeyBinary) != 0; }
 
 // --- Cache ---------------------------------------------------------------------------------------
 
@@ -618,5 +621,37 @@ std::vector<ItemClassStats> Cache::item_stats() const {
 const CacheConfig& Cache::config() const { return impl_->config; }
 
 void Cache::release(Item* item) { impl_->release(item); }
+
+// --- building blocks for slab/meta_ops.cc --------------------------------------------------------
+
+std::mutex& Cache::stripe_for(uint64_t hv) { return impl_->locks.for_hash(hv); }
+
+Item* Cache::find_live_locked(std::string_view key, uint64_t hv, bool count_misses) {
+  Impl::Miss why = Impl::Miss::kNone;
+  Item* it = impl_->find_live(key, hv, &why);
+  if (count_misses && why == Impl::Miss::kExpired)
+    impl_->get_expired.fetch_add(1, std::memory_order_relaxed);
+  if (count_misses && why == Impl::Miss::kFlushed)
+    impl_->get_flushed.fetch_add(1, std::memory_order_relaxed);
+  return it;
+}
+
+void Cache::link_locked(Item* it, uint64_t hv) { impl_->link(it, hv); }
+void Cache::unlink_locked(Item* it, uint64_t hv) { impl_->unlink(it, hv); }
+void Cache::bump_locked(Item* it) { impl_->lru.bump(it, impl_->clock.now(), /*try_only=*/true); }
+
+Item* Cache::alloc_unlinked(std::string_view key, uint32_t flags, RelTime exptime,
+                            std::size_t nbytes, StoreResult* err) {
+  return impl_->alloc_item(key, flags, exptime, nbytes, err);
+}
+
+RelTime Cache::internal_now() const { return impl_->clock.now(); }
+RelTime Cache::to_reltime(int64_t exptime) const { return impl_->clock.realtime(exptime); }
+uint64_t Cache::next_cas() { return impl_->next_cas(); }
+
+MetaTtl Cache::remaining_ttl(const Item* it) const {
+  if (it->exptime == 0) return -1;
+  return static_cast<uint32_t>(it->exptime - impl_->clock.now());
+}
 
 }  // namespace kioku::slab

@@ -37,10 +37,15 @@
 
 namespace kioku::slab {
 
-inline constexpr uint8_t kItemLinked = 1;    // in the hash table and the LRU
-inline constexpr uint8_t kItemFetched = 2;   // read at least once since stored
-inline constexpr uint8_t kItemHasCas = 4;    // header carries the 8-byte CAS field
-inline constexpr uint8_t kItemHasFlags = 8;  // header carries 4 bytes of non-zero client flags
+inline constexpr uint8_t kItemLinked = 1;   // in the hash table and the LRU
+inline constexpr uint8_t kItemFetched = 2;  // read at least once since stored
+inline constexpr uint8_t kItemHasCas = 4;   // header carries the 8-byte CAS field
+inline constexpr uint8_t kItemHasFlags = 8; // header carries 4 bytes of non-zero client flags
+// Meta protocol state (memcached's ITEM_STALE, ITEM_TOKEN_SENT, ITEM_KEY_BINARY); changed only
+// under the key's stripe lock.
+inline constexpr uint8_t kItemStale = 16;      // invalidated (md I / ms I): serve but recache
+inline constexpr uint8_t kItemTokenSent = 32;  // one client already got the recache win (W)
+inline constexpr uint8_t kItemKeyBinary = 64;  // key was sent base64-encoded (b): echo it so
 inline constexpr std::size_t kItemFixedHeader = 43;
 inline constexpr std::size_t kMaxKeyLength = 250;
 
