@@ -194,6 +194,18 @@ def test_ten_thousand_keys_spread_and_read_back_and_libmemcached_agrees():
         found.update(mc.get_multi(keys[i:i + 500]))
     assert len(found) == 10000, len(found)
     assert found["key:1234"] == b"value-1234"
+    # Unweighted ketama with libmemcached's default (one-at-a-time) hash agrees as well.
+    load = cli(s, "--distribution", "ketama", "--hash", "one-at-a-time", "load", 3000, "oaat:")[1][0]
+    assert load["stored"] == 3000 and len(load["per_node"]) == 3, load
+    plain = pylibmc.Client(["%s:%d" % (HOST, n.port) for n in nodes], behaviors={"ketama": True})
+    keys = ["oaat:%d" % i for i in range(3000)]
+    found = {}
+    for i in range(0, len(keys), 500):
+        found.update(plain.get_multi(keys[i:i + 500]))
+    assert len(found) == 3000, len(found)
+    # ...and the two rings really differ, so each check means something.
+    assert cli(s, "ring", *keys[:200])[1][0]["keys"] != \
+        cli(s, "--distribution", "ketama", "--hash", "one-at-a-time", "ring", *keys[:200])[1][0]["keys"]
 
 
 def test_killed_node_is_ejected_the_rest_keep_serving_and_it_is_readded():
