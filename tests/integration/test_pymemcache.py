@@ -20,7 +20,8 @@ def client(**kw):
     if _server is None or not _server.alive():
         _server = Server().start()
     c = Client(("127.0.0.1", _server.port), connect_timeout=5, timeout=5, **kw)
-    c.flush_all()
+    c.flush_all(noreply=False)  # wait for OK: pymemcache defaults to noreply, and a flush still
+    # in flight on this connection would wipe what the next client stores on another one
     return c
 
 
