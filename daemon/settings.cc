@@ -258,7 +258,6 @@ ParseOutcome parse_settings(int argc, char** argv, Settings* s) {
       rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
     }
   }
-  std::string error_message;
   for (const auto& group : extended) {
     std::string_view rest = group;
     while (!rest.empty()) {
@@ -269,6 +268,7 @@ ParseOutcome parse_settings(int argc, char** argv, Settings* s) {
       rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
     }
   }
+  std::string error_message;
   if (!parse_cluster_nodes(cluster_nodes, &s->cluster_nodes, &error_message)) {
     return fail("--cluster-nodes: " + error_message);
   }

@@ -52,8 +52,9 @@ enum class TextCommand : uint8_t {
 
 // "config set" counts as storage: it carries a data block the connection reads the same way.
 inline constexpr bool is_storage_command(TextCommand c) {
-  return c == TextCommand::kConfigSet || c == TextCommand::kSet || c == TextCommand::kAdd || c == TextCommand::kReplace ||
-         c == TextCommand::kAppend || c == TextCommand::kPrepend || c == TextCommand::kCas;
+  return c == TextCommand::kSet || c == TextCommand::kAdd || c == TextCommand::kReplace ||
+         c == TextCommand::kAppend || c == TextCommand::kPrepend || c == TextCommand::kCas ||
+         c == TextCommand::kConfigSet;
 }
 inline constexpr bool is_retrieval_command(TextCommand c) {
   return c == TextCommand::kGet || c == TextCommand::kGets || c == TextCommand::kGat ||

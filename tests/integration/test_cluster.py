@@ -194,13 +194,25 @@ def test_ten_thousand_keys_spread_and_read_back_and_libmemcached_agrees():
         found.update(mc.get_multi(keys[i:i + 500]))
     assert len(found) == 10000, len(found)
     assert found["key:1234"] == b"value-1234"
+    # Unweighted ketama with libmemcached's default (one-at-a-time) hash agrees as well.
+    load = cli(s, "--distribution", "ketama", "--hash", "one-at-a-time", "load", 3000, "oaat:")[1][0]
+    assert load["stored"] == 3000 and len(load["per_node"]) == 3, load
+    plain = pylibmc.Client(["%s:%d" % (HOST, n.port) for n in nodes], behaviors={"ketama": True})
+    keys = ["oaat:%d" % i for i in range(3000)]
+    found = {}
+    for i in range(0, len(keys), 500):
+        found.update(plain.get_multi(keys[i:i + 500]))
+    assert len(found) == 3000, len(found)
+    # ...and the two rings really differ, so each check means something.
+    assert cli(s, "ring", *keys[:200])[1][0]["keys"] != \
+        cli(s, "--distribution", "ketama", "--hash", "one-at-a-time", "ring", *keys[:200])[1][0]["keys"]
 
 
 def test_killed_node_is_ejected_the_rest_keep_serving_and_it_is_readded():
     ports = [free_port() for _ in range(3)]
     nodes = [FixedPortServer(p, ["-m", "32", "-t", "1"]).start() for p in ports]
     s = server_list(nodes)
-    shell = Shell("--servers", s, "--failure-limit", "2", "--retry-timeout-ms", "1500",
+    shell = Shell("--servers", s, "--failure-limit", "2", "--retry-timeout-ms", "4000",
                   "--timeout-ms", "500")
     try:
         assert shell.run("load 3000")["stored"] == 3000
@@ -225,9 +237,15 @@ def test_killed_node_is_ejected_the_rest_keep_serving_and_it_is_readded():
         assert shell.run("verify 3000")["found"] == 3000
 
         # Restarted on the same port: after the retry interval it is back on the ring.
+        # (The retry interval is long enough that the steps above finish inside it even on a
+        # loaded machine.)
         restarted = FixedPortServer(victim.port, ["-m", "32", "-t", "1"]).start()
-        time.sleep(1.7)
-        states = {n["node"]: n["state"] for n in shell.run("nodes")["nodes"]}
+        deadline = time.monotonic() + 6
+        while True:
+            states = {n["node"]: n["state"] for n in shell.run("nodes")["nodes"]}
+            if states[victim_label] == "live" or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
         assert states[victim_label] == "live", states
         load = shell.run("load 3000 again:")
         assert load["stored"] == 3000 and load["per_node"].get(victim_label, 0) > 500, load
@@ -277,6 +295,15 @@ def test_twemproxy_in_front_stores_each_key_on_the_node_the_ring_names():
                     via_proxy.call("set tw:%d 0 0 %d\r\nv%d\r\n" % (i, len("v%d" % i), i),
                                    "STORED\r\n")
                 via_proxy.call("get tw:7\r\n", "VALUE tw:7 0 2\r\nv7\r\nEND\r\n")
+                # All 1,000 read back through the proxy (it splits each multi-get per backend).
+                read_back = 0
+                for start in range(0, 1000, 100):
+                    via_proxy.send("get %s\r\n" % " ".join("tw:%d" % i for i in range(start, start + 100)))
+                    reply = via_proxy.read_until(b"END\r\n")
+                    for i in range(start, start + 100):
+                        assert b"VALUE tw:%d 0 %d\r\nv%d\r\n" % (i, len(b"v%d" % i), i) in reply, i
+                        read_back += 1
+                assert read_back == 1000
         finally:
             proxy.terminate()
             proxy.wait(timeout=10)
