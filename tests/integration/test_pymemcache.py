@@ -20,7 +20,9 @@ def client(**kw):
     if _server is None or not _server.alive():
         _server = Server().start()
     c = Client(("127.0.0.1", _server.port), connect_timeout=5, timeout=5, **kw)
-    c.flush_all()
+    # Wait for the reply: a noreply flush could still be queued on this connection's worker
+    # when another connection's set runs, and would then flush that fresh item.
+    c.flush_all(noreply=False)
     return c
 
 
