@@ -42,6 +42,7 @@ slab::CacheConfig cache_config(const Settings& s, int64_t started) {
   config.evict_to_free = s.evict_to_free;
   if (s.hashpower_init != 0) config.hashpower_init = s.hashpower_init;
   config.process_started = started;
+  config.large_pages = s.large_pages;
   return config;
 }
 
@@ -214,6 +215,12 @@ int Server::run() {
   EventPtr hangup(evsignal_new(base_.get(), SIGHUP, &Server::on_hangup, this));
   event_add(hangup.get(), nullptr);
   signal_events_.push_back(std::move(hangup));
+  // main() blocked these during start-up; from now on the loop handles them (a pending one
+  // is delivered at once).
+  sigset_t handled;
+  sigemptyset(&handled);
+  for (int signo : {SIGTERM, SIGINT, SIGUSR1, SIGHUP}) sigaddset(&handled, signo);
+  pthread_sigmask(SIG_UNBLOCK, &handled, nullptr);
   // The shutdown command arrives on a worker thread; it wakes the main loop through this.
   shutdown_event_.reset(event_new(base_.get(), -1, 0, &Server::on_signal, this));
   serving_.store(true, std::memory_order_release);
