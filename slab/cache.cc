@@ -29,8 +29,8 @@ namespace kioku::slab {
 namespace {
 
 constexpr uint32_t kMaxStripePower = 13;
-constexpr int kAllocTries = 10;   // evict-and-retry rounds before giving up
-constexpr int kEvictSearch = 5;   // items looked at from the LRU tail per round (memcached)
+constexpr int kAllocTries = 10;  // evict-and-retry rounds before giving up
+constexpr int kEvictSearch = 5;  // items looked at from the LRU tail per round (memcached)
 
 // memcached's safe_strtoull over a value that is not NUL-terminated: optional leading space,
 // optional sign, digits, then end of value or a space; no overflow; "-N" only if it does not
@@ -66,14 +66,16 @@ bool parse_u64(std::string_view s, uint64_t* out) {
 struct Cache::Impl {
   explicit Impl(const CacheConfig& c)
       : config(c),
-        header(Item::header_size(c.use_cas, false)),
+        header(Item::header_size(c.use_cas, true)),
         clock(c.process_started),
         slabs(c, header),
         locks(std::min(kMaxStripePower, c.hashpower_init)),
         table(c.hashpower_init, locks) {}
 
   CacheConfig config;
-  std::size_t header;  // without client flags: what chunk sizing and size checks use
+  // Worst-case header (with client flags): what chunk sizing and size limits use, so that
+  // item_size_ok(), which is not told the flags, agrees with what allocation accepts.
+  std::size_t header;
   Clock clock;
   SlabAllocator slabs;
   ItemLocks locks;
@@ -91,9 +93,13 @@ struct Cache::Impl {
   std::atomic<uint64_t> get_expired{0};
   std::atomic<uint64_t> get_flushed{0};
 
-  uint64_t next_cas() { return config.use_cas ? cas_counter.fetch_add(1, std::memory_order_relaxed) + 1 : 0; }
+  uint64_t next_cas() {
+    return config.use_cas ? cas_counter.fetch_add(1, std::memory_order_relaxed) + 1 : 0;
+  }
 
-  bool is_expired(const Item* it, RelTime now) const { return it->exptime != 0 && it->exptime <= now; }
+  bool is_expired(const Item* it, RelTime now) const {
+    return it->exptime != 0 && it->exptime <= now;
+  }
   // memcached's item_is_flushed(), with the CAS refinement that makes a set in the same
   // second as flush_all survive.
   bool is_flushed(const Item* it, RelTime now) const {
@@ -102,7 +108,8 @@ struct Cache::Impl {
     if (live > now) return false;
     const uint64_t ocas = oldest_cas.load(std::memory_order_relaxed);
     const uint64_t cas = it->cas();
-    return it->time.load(std::memory_order_relaxed) <= live || (ocas != 0 && cas != 0 && cas < ocas);
+    return it->time.load(std::memory_order_relaxed) <= live ||
+           (ocas != 0 && cas != 0 && cas < ocas);
   }
 
   // --- with the key's stripe lock held -------------------------------------------------------
@@ -265,14 +272,16 @@ struct Cache::Impl {
     const uint64_t hv = hash_key(key);
     for (;;) {
       Item* old_it;
+      RelTime exptime;  // touch may change it under the lock; flags and bytes are immutable
       {
         std::lock_guard lock(locks.for_hash(hv));
         old_it = find_live(key, hv);
         if (old_it == nullptr) return StoreResult::kNotStored;
         old_it->refcount.fetch_add(1, std::memory_order_relaxed);  // pin: bytes stay put
+        exptime = old_it->exptime;
       }
       StoreResult err = StoreResult::kStored;  // detail unused: see below
-      Item* combined = alloc_item(key, old_it->flags(), old_it->exptime,
+      Item* combined = alloc_item(key, old_it->flags(), exptime,
                                   std::size_t{old_it->nbytes} + piece->nbytes, &err);
       if (combined == nullptr) {
         // memcached 1.6.18 answers NOT_STORED when the combined item cannot be allocated,
@@ -344,6 +353,7 @@ struct Cache::Impl {
     const uint64_t hv = hash_key(key);
     for (;;) {
       Item* old_it;
+      RelTime exptime = 0;
       uint64_t value = 0;
       char buf[24];
       std::size_t len = 0;
@@ -351,7 +361,8 @@ struct Cache::Impl {
         std::lock_guard lock(locks.for_hash(hv));
         old_it = find_live(key, hv);
         if (old_it == nullptr) return {DeltaStatus::kNotFound, 0};
-        if (old_it->nbytes == 0 || !parse_u64(old_it->value(), &value)) return {DeltaStatus::kNonNumeric, 0};
+        if (old_it->nbytes == 0 || !parse_u64(old_it->value(), &value))
+          return {DeltaStatus::kNonNumeric, 0};
         if (increment) {
           value += amount;  // wraps at 2^64, as memcached
         } else {
@@ -370,9 +381,10 @@ struct Cache::Impl {
           return {DeltaStatus::kOk, value};
         }
         old_it->refcount.fetch_add(1, std::memory_order_relaxed);
+        exptime = old_it->exptime;
       }
       StoreResult err = StoreResult::kStored;
-      Item* fresh = alloc_item(key, old_it->flags(), old_it->exptime, len, &err);
+      Item* fresh = alloc_item(key, old_it->flags(), exptime, len, &err);
       if (fresh == nullptr) {
         release(old_it);
         return {DeltaStatus::kNoMemory, 0};
@@ -435,6 +447,7 @@ void ItemRef::reset() {
   }
 }
 
+// Accessors require a non-empty ref, like std::optional::operator*.
 std::string_view ItemRef::key() const { return item_->key(); }
 std::string_view ItemRef::value() const { return item_->value(); }
 std::span<char> ItemRef::mutable_value() { return item_->mutable_value(); }
@@ -466,7 +479,8 @@ StoreResult Cache::store(StoreMode mode, std::string_view key, uint32_t flags, i
                          std::string_view value, uint64_t cas_in, uint64_t* cas_out) {
   if (value.size() > UINT32_MAX) return StoreResult::kTooLarge;
   ItemRef ref;
-  const StoreResult r = allocate(mode, key, flags, exptime, static_cast<uint32_t>(value.size()), &ref);
+  const StoreResult r =
+      allocate(mode, key, flags, exptime, static_cast<uint32_t>(value.size()), &ref);
   if (r != StoreResult::kStored) return r;
   if (!value.empty()) std::memcpy(ref.mutable_value().data(), value.data(), value.size());
   return commit(mode, ref, cas_in, cas_out);
@@ -478,7 +492,8 @@ StoreResult Cache::allocate(StoreMode mode, std::string_view key, uint32_t flags
   Item* it = impl_->alloc_item(key, flags, impl_->clock.realtime(exptime), value_length, &err);
   if (it == nullptr) {
     // memcached: a failed set must not leave the old value to be served.
-    if (mode == StoreMode::kSet && !key.empty() && key.size() <= kMaxKeyLength) impl_->remove_key(key);
+    if (mode == StoreMode::kSet && !key.empty() && key.size() <= kMaxKeyLength)
+      impl_->remove_key(key);
     return err;
   }
   *out = ItemRef(this, it);
@@ -486,6 +501,7 @@ StoreResult Cache::allocate(StoreMode mode, std::string_view key, uint32_t flags
 }
 
 StoreResult Cache::commit(StoreMode mode, ItemRef& item, uint64_t cas_in, uint64_t* cas_out) {
+  if (!item || item.item_->is_linked()) return StoreResult::kNotStored;  // misuse, not a crash
   const StoreResult r = impl_->commit(mode, item.item_, cas_in, cas_out);
   item.reset();
   return r;
@@ -561,7 +577,8 @@ std::vector<ItemClassStats> Cache::item_stats() const {
     ItemClassStats s;
     s.id = id;
     s.number = l.count;
-    if (l.tail != nullptr) s.age = now - std::min(now, l.tail->time.load(std::memory_order_relaxed));
+    if (l.tail != nullptr)
+      s.age = now - std::min(now, l.tail->time.load(std::memory_order_relaxed));
     s.mem_requested = l.bytes;
     s.evicted = c.evicted;
     s.evicted_nonzero = c.evicted_nonzero;

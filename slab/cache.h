@@ -200,8 +200,9 @@ class Cache {
   // Whether an item of this key and value length could ever be stored (for refusing a value
   // before reading it off the socket).
   bool item_size_ok(std::size_t key_length, std::size_t value_length) const;
-  // Per-item overhead counted against item_size_max and chunk sizes (client flags, stored only
-  // when non-zero, add 4 more to an item's footprint).
+  // Per-item overhead counted against item_size_max and chunk sizes: the header with CAS (if
+  // enabled) and 4 bytes of client flags. Items whose flags are 0 store 4 bytes less, and
+  // "bytes"/mem_requested count what is stored.
   std::size_t item_header_size() const;
 
   CacheStats stats() const;

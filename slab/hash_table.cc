@@ -68,7 +68,8 @@ Item** HashTable::bucket(uint64_t hv) const {
   // Order matters: next_ first (see the member comments).
   if (const Table* next = next_.load(std::memory_order_acquire); next != nullptr) {
     const uint64_t old_index = hv & (next->mask() >> 1);
-    if (old_index < cursor_.load(std::memory_order_relaxed)) return &next->buckets[hv & next->mask()];
+    if (old_index < cursor_.load(std::memory_order_relaxed))
+      return &next->buckets[hv & next->mask()];
   }
   const Table* cur = cur_.load(std::memory_order_acquire);
   return &cur->buckets[hv & cur->mask()];
@@ -76,7 +77,8 @@ Item** HashTable::bucket(uint64_t hv) const {
 
 Item* HashTable::find(std::string_view key, uint64_t hv) const {
   for (Item* it = *bucket(hv); it != nullptr; it = it->h_next) {
-    if (it->nkey == key.size() && std::memcmp(it->payload(), key.data(), key.size()) == 0) return it;
+    if (it->nkey == key.size() && std::memcmp(it->payload(), key.data(), key.size()) == 0)
+      return it;
   }
   return nullptr;
 }
@@ -142,7 +144,9 @@ void HashTable::expansion_loop() {
       want_expand_ = false;
     }
     const uint32_t power = hashpower_.load(std::memory_order_relaxed);
-    if (items_.load(std::memory_order_relaxed) <= (uint64_t{3} << power) / 2 || power >= kMaxHashPower) continue;
+    if (items_.load(std::memory_order_relaxed) <= (uint64_t{3} << power) / 2 ||
+        power >= kMaxHashPower)
+      continue;
 
     owned_next_ = std::make_unique<Table>(power + 1);
     cursor_.store(0, std::memory_order_relaxed);

@@ -37,10 +37,10 @@
 
 namespace kioku::slab {
 
-inline constexpr uint8_t kItemLinked = 1;   // in the hash table and the LRU
-inline constexpr uint8_t kItemFetched = 2;  // read at least once since stored
-inline constexpr uint8_t kItemHasCas = 4;   // header carries the 8-byte CAS field
-inline constexpr uint8_t kItemHasFlags = 8; // header carries 4 bytes of non-zero client flags
+inline constexpr uint8_t kItemLinked = 1;    // in the hash table and the LRU
+inline constexpr uint8_t kItemFetched = 2;   // read at least once since stored
+inline constexpr uint8_t kItemHasCas = 4;    // header carries the 8-byte CAS field
+inline constexpr uint8_t kItemHasFlags = 8;  // header carries 4 bytes of non-zero client flags
 inline constexpr std::size_t kItemFixedHeader = 43;
 inline constexpr std::size_t kMaxKeyLength = 250;
 
@@ -61,8 +61,13 @@ struct Item {
   bool has_cas() const { return (bits() & kItemHasCas) != 0; }
   bool is_linked() const { return (bits() & kItemLinked) != 0; }
   bool is_fetched() const { return (bits() & kItemFetched) != 0; }
-  void set_flag(uint8_t f) { iflags.fetch_or(f, std::memory_order_relaxed); }
-  void clear_flag(uint8_t f) { iflags.fetch_and(static_cast<uint8_t>(~f), std::memory_order_relaxed); }
+  // Read first: the get path sets kItemFetched on every hit and an RMW would dirty the line.
+  void set_flag(uint8_t f) {
+    if ((bits() & f) != f) iflags.fetch_or(f, std::memory_order_relaxed);
+  }
+  void clear_flag(uint8_t f) {
+    iflags.fetch_and(static_cast<uint8_t>(~f), std::memory_order_relaxed);
+  }
 
   char* base() { return reinterpret_cast<char*>(this); }
   const char* base() const { return reinterpret_cast<const char*>(this); }
@@ -77,7 +82,8 @@ struct Item {
   }
   uint32_t flags() const {
     uint32_t v = 0;
-    if (bits() & kItemHasFlags) std::memcpy(&v, base() + kItemFixedHeader + (has_cas() ? 8 : 0), sizeof v);
+    if (bits() & kItemHasFlags)
+      std::memcpy(&v, base() + kItemFixedHeader + (has_cas() ? 8 : 0), sizeof v);
     return v;
   }
   // Only before the item is visible to other threads: decides the header's shape.
@@ -87,7 +93,8 @@ struct Item {
     if (flags != 0) b |= kItemHasFlags;
     iflags.store(b, std::memory_order_relaxed);
     set_cas(0);
-    if (flags != 0) std::memcpy(base() + kItemFixedHeader + (with_cas ? 8 : 0), &flags, sizeof flags);
+    if (flags != 0)
+      std::memcpy(base() + kItemFixedHeader + (with_cas ? 8 : 0), &flags, sizeof flags);
   }
   char* payload() { return base() + header(); }
   const char* payload() const { return base() + header(); }

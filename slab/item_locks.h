@@ -14,7 +14,8 @@ namespace kioku::slab {
 
 class ItemLocks {
  public:
-  explicit ItemLocks(uint32_t power) : mask_((uint64_t{1} << power) - 1), locks_(new Stripe[mask_ + 1]) {}
+  explicit ItemLocks(uint32_t power)
+      : mask_((uint64_t{1} << power) - 1), locks_(new Stripe[mask_ + 1]) {}
 
   std::mutex& for_hash(uint64_t hv) { return locks_[hv & mask_].mu; }
   uint64_t mask() const { return mask_; }

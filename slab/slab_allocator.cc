@@ -3,7 +3,6 @@
 #include "slab/slab_allocator.h"
 
 #include <algorithm>
-#include <cmath>
 #include <new>
 
 namespace kioku::slab {
@@ -15,14 +14,14 @@ constexpr std::size_t align8(std::size_t n) { return (n + 7) & ~std::size_t{7}; 
 }  // namespace
 
 SlabAllocator::SlabAllocator(const CacheConfig& config, std::size_t header_size)
-    : page_size_(std::max(kDefaultPageSize, config.item_size_max)),
-      limit_(config.memory_limit) {
+    : page_size_(std::max(kDefaultPageSize, config.item_size_max)), limit_(config.memory_limit) {
   large_pages_ = config.large_pages;
   const double factor = config.growth_factor > 1.0 ? config.growth_factor : 1.25;
   std::size_t size = align8(header_size + config.chunk_size);
   uint32_t id = 1;
   // Same loop shape as memcached's slabs_init; the last class is a whole page.
-  while (id < kMaxSlabClasses && static_cast<double>(size) <= static_cast<double>(page_size_) / factor) {
+  while (id < kMaxSlabClasses &&
+         static_cast<double>(size) <= static_cast<double>(page_size_) / factor) {
     size = align8(size);
     classes_[id].size = static_cast<uint32_t>(size);
     classes_[id].perslab = static_cast<uint32_t>(page_size_ / size);

@@ -51,7 +51,7 @@ class SlabAllocator {
     uint32_t perslab = 0;
     void* free_head = nullptr;  // chunks returned by free(), linked through their first word
     uint64_t free_count = 0;
-    char* end_page = nullptr;   // the newest page is carved lazily from here
+    char* end_page = nullptr;  // the newest page is carved lazily from here
     uint32_t end_page_free = 0;
     uint64_t pages = 0;
     uint64_t used = 0;

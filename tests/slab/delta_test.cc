@@ -1,6 +1,5 @@
 // tests/slab/delta_test.cc — incr/decr, checked against memcached 1.6.18's answers.
 #include <catch2/catch.hpp>
-
 #include <string>
 
 #include "tests/slab/test_support.h"

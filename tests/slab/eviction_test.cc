@@ -1,6 +1,5 @@
 // tests/slab/eviction_test.cc — the memory bound, LRU eviction order, -M, and pinned items.
 #include <catch2/catch.hpp>
-
 #include <string>
 
 #include "tests/slab/test_support.h"
@@ -61,7 +60,8 @@ TEST_CASE("eviction takes the least recently used items first", "[slab][eviction
   cache.tick(kStart + 61);
   REQUIRE(cache.get("old0"));  // more than 60 s since stored: moves to the head
   // 50 evictions: "old1".."old50" go, "old0" was bumped past the others.
-  for (uint64_t i = 0; i < cap - 50; ++i) REQUIRE(set(cache, key("new", static_cast<int>(i)), value) == StoreResult::kStored);
+  for (uint64_t i = 0; i < cap - 50; ++i)
+    REQUIRE(set(cache, key("new", static_cast<int>(i)), value) == StoreResult::kStored);
   CHECK(cache.stats().evictions == 50);
   CHECK(cache.get("old0"));
   CHECK_FALSE(cache.get("old1"));
@@ -82,7 +82,8 @@ TEST_CASE("a read within 60 s does not protect an item from eviction", "[slab][e
   for (int i = 0; i < 100; ++i) REQUIRE(set(cache, key("old", i), value) == StoreResult::kStored);
   cache.tick(kStart + 30);
   REQUIRE(cache.get("old0"));  // too soon to bump
-  for (uint64_t i = 0; i < cap - 50; ++i) REQUIRE(set(cache, key("new", static_cast<int>(i)), value) == StoreResult::kStored);
+  for (uint64_t i = 0; i < cap - 50; ++i)
+    REQUIRE(set(cache, key("new", static_cast<int>(i)), value) == StoreResult::kStored);
   CHECK_FALSE(cache.get("old0"));
   CHECK(cache.get("old51"));
   // "old0" had been fetched, the other 49 had not.
@@ -94,8 +95,10 @@ TEST_CASE("expired items are reclaimed before live ones are evicted", "[slab][ev
   const uint64_t cap = capacity(cache);
   const std::string value(kValueSize, 'v');
   cache.tick(kStart);
-  for (int i = 0; i < 10; ++i) REQUIRE(set(cache, key("short", i), value, 5) == StoreResult::kStored);
-  for (uint64_t i = 0; i < cap - 10; ++i) REQUIRE(set(cache, key("live", static_cast<int>(i)), value) == StoreResult::kStored);
+  for (int i = 0; i < 10; ++i)
+    REQUIRE(set(cache, key("short", i), value, 5) == StoreResult::kStored);
+  for (uint64_t i = 0; i < cap - 10; ++i)
+    REQUIRE(set(cache, key("live", static_cast<int>(i)), value) == StoreResult::kStored);
   cache.tick(kStart + 10);
   for (int i = 0; i < 10; ++i) REQUIRE(set(cache, key("more", i), value) == StoreResult::kStored);
   const CacheStats s = cache.stats();
@@ -142,7 +145,8 @@ TEST_CASE("with evict_to_free off expired items are still reclaimed", "[slab][ev
   CHECK(cache.stats().reclaimed >= 1);
 }
 
-TEST_CASE("a pinned item keeps its value after overwrite, delete and heavy eviction", "[slab][eviction][pin]") {
+TEST_CASE("a pinned item keeps its value after overwrite, delete and heavy eviction",
+          "[slab][eviction][pin]") {
   Cache cache(two_page_config());
   const std::string old_value(kValueSize, 'o');
   REQUIRE(set(cache, "k", old_value) == StoreResult::kStored);
@@ -152,7 +156,8 @@ TEST_CASE("a pinned item keeps its value after overwrite, delete and heavy evict
   CHECK(pinned.value() == old_value);
   REQUIRE(cache.remove("k"));
   CHECK(pinned.value() == old_value);
-  for (int i = 0; i < 10000; ++i) REQUIRE(set(cache, key("fill", i), std::string(kValueSize, 'f')) == StoreResult::kStored);
+  for (int i = 0; i < 10000; ++i)
+    REQUIRE(set(cache, key("fill", i), std::string(kValueSize, 'f')) == StoreResult::kStored);
   CHECK(cache.stats().evictions > 5000);
   CHECK(pinned.value() == old_value);
   CHECK(pinned.key() == "k");
@@ -164,11 +169,13 @@ TEST_CASE("a pinned linked item is skipped by eviction", "[slab][eviction][pin]"
   REQUIRE(set(cache, "pinned", value) == StoreResult::kStored);
   ItemRef ref = cache.get("pinned");
   REQUIRE(ref);
-  for (int i = 0; i < 10000; ++i) REQUIRE(set(cache, key("fill", i), std::string(kValueSize, 'f')) == StoreResult::kStored);
+  for (int i = 0; i < 10000; ++i)
+    REQUIRE(set(cache, key("fill", i), std::string(kValueSize, 'f')) == StoreResult::kStored);
   CHECK(ref.value() == value);
   CHECK(cache.get("pinned"));  // still at the tail, never evicted while pinned
   ref.reset();
-  for (int i = 0; i < 100; ++i) REQUIRE(set(cache, key("more", i), std::string(kValueSize, 'm')) == StoreResult::kStored);
+  for (int i = 0; i < 100; ++i)
+    REQUIRE(set(cache, key("more", i), std::string(kValueSize, 'm')) == StoreResult::kStored);
   CHECK_FALSE(cache.get("pinned"));
 }
 
@@ -184,4 +191,18 @@ TEST_CASE("raising the memory limit lets the cache grow", "[slab][eviction]") {
   CHECK(cache.stats().evictions == evictions);
   CHECK(cache.stats().total_malloced > 2u << 20);
   CHECK(cache.stats().total_malloced <= 8u << 20);
+}
+
+TEST_CASE("a failed add bumps the existing item like a read", "[slab][eviction]") {
+  Cache cache(two_page_config());
+  const uint64_t cap = capacity(cache);
+  const std::string value(kValueSize, 'v');
+  cache.tick(kStart);
+  for (int i = 0; i < 100; ++i) REQUIRE(set(cache, key("old", i), value) == StoreResult::kStored);
+  cache.tick(kStart + 61);
+  REQUIRE(cache.store(StoreMode::kAdd, "old0", 0, 0, value) == StoreResult::kNotStored);
+  for (uint64_t i = 0; i < cap - 50; ++i)
+    REQUIRE(set(cache, key("new", static_cast<int>(i)), value) == StoreResult::kStored);
+  CHECK(cache.get("old0"));
+  CHECK_FALSE(cache.get("old1"));
 }

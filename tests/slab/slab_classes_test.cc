@@ -1,6 +1,5 @@
 // tests/slab/slab_classes_test.cc — slab class sizing (-f, -n, -I) and the allocator on its own.
 #include <catch2/catch.hpp>
-
 #include <cmath>
 #include <vector>
 
@@ -14,7 +13,8 @@ namespace {
 
 std::vector<uint32_t> class_sizes(const SlabAllocator& a) {
   std::vector<uint32_t> out;
-  for (uint32_t id = 1; id <= a.class_count(); ++id) out.push_back(a.chunk_size(static_cast<uint8_t>(id)));
+  for (uint32_t id = 1; id <= a.class_count(); ++id)
+    out.push_back(a.chunk_size(static_cast<uint8_t>(id)));
   return out;
 }
 

@@ -1,6 +1,5 @@
 // tests/slab/store_test.cc — store modes, CAS and item size limits.
 #include <catch2/catch.hpp>
-
 #include <set>
 #include <string>
 
@@ -79,13 +78,15 @@ TEST_CASE("append and prepend keep the old flags and expiry", "[slab][store]") {
   CHECK_FALSE(cache.get("k"));
 }
 
-TEST_CASE("append beyond the item size limit is not stored and keeps the old value", "[slab][store]") {
+TEST_CASE("append beyond the item size limit is not stored and keeps the old value",
+          "[slab][store]") {
   CacheConfig config = small_config();
   config.item_size_max = 2048;
   Cache cache(config);
   REQUIRE(set(cache, "k", std::string(1500, 'x')) == StoreResult::kStored);
   // memcached 1.6.18 answers NOT_STORED here (checked against the real server).
-  CHECK(cache.store(StoreMode::kAppend, "k", 0, 0, std::string(1000, 'y')) == StoreResult::kNotStored);
+  CHECK(cache.store(StoreMode::kAppend, "k", 0, 0, std::string(1000, 'y')) ==
+        StoreResult::kNotStored);
   CHECK(value_of(cache, "k") == std::string(1500, 'x'));
 }
 
@@ -117,7 +118,8 @@ TEST_CASE("every successful store gets a new unique cas", "[slab][store][cas]") 
   }
   CHECK(seen.size() == 200);
   uint64_t append_cas = 0;
-  REQUIRE(cache.store(StoreMode::kAppend, "same", 0, 0, "x", 0, &append_cas) == StoreResult::kStored);
+  REQUIRE(cache.store(StoreMode::kAppend, "same", 0, 0, "x", 0, &append_cas) ==
+          StoreResult::kStored);
   CHECK(seen.count(append_cas) == 0);
 }
 
@@ -140,13 +142,16 @@ TEST_CASE("item_size_ok follows item_size_max including the header", "[slab][sto
   config.item_size_max = 4096;
   Cache cache(config);
   const std::size_t header = cache.item_header_size();
-  CHECK(header < 56);  // memcached 1.6: 48 + 8 for CAS
+  CHECK(header == 55);  // fixed 43 + CAS 8 + flags 4; memcached 1.6: 48 + 8 (+ 4 for flags)
   CHECK(cache.item_size_ok(10, 4096 - header - 10));
   CHECK_FALSE(cache.item_size_ok(10, 4096 - header - 9));
   CHECK(cache.store(StoreMode::kSet, "0123456789", 0, 0, std::string(4096 - header - 10, 'v')) ==
         StoreResult::kStored);
   CHECK(cache.store(StoreMode::kSet, "0123456789", 0, 0, std::string(4096 - header - 9, 'v')) ==
         StoreResult::kTooLarge);
+  // Flags do not change what fits: the limit already counts them.
+  CHECK(cache.store(StoreMode::kSet, "0123456789", 77, 0, std::string(4096 - header - 10, 'v')) ==
+        StoreResult::kStored);
 }
 
 TEST_CASE("a too large set removes the old value", "[slab][store][size]") {
@@ -159,7 +164,8 @@ TEST_CASE("a too large set removes the old value", "[slab][store][size]") {
 TEST_CASE("a too large add or replace leaves the old value", "[slab][store][size]") {
   Cache cache(small_config());
   REQUIRE(set(cache, "k", "old") == StoreResult::kStored);
-  CHECK(cache.store(StoreMode::kReplace, "k", 0, 0, std::string(2 << 20, 'v')) == StoreResult::kTooLarge);
+  CHECK(cache.store(StoreMode::kReplace, "k", 0, 0, std::string(2 << 20, 'v')) ==
+        StoreResult::kTooLarge);
   CHECK(value_of(cache, "k") == "old");
 }
 
@@ -195,7 +201,7 @@ TEST_CASE("bytes and item counts follow stores and deletes", "[slab][store][stat
   Cache cache(small_config());
   REQUIRE(set(cache, "a", "12345") == StoreResult::kStored);
   REQUIRE(set(cache, "bb", "1") == StoreResult::kStored);
-  const std::size_t header = cache.item_header_size();
+  const std::size_t header = cache.item_header_size() - 4;  // flags 0 are not stored
   CacheStats s = cache.stats();
   CHECK(s.curr_items == 2);
   CHECK(s.bytes == 2 * header + 1 + 5 + 2 + 1);
@@ -207,4 +213,19 @@ TEST_CASE("bytes and item counts follow stores and deletes", "[slab][store][stat
   REQUIRE(items.size() == 1);
   CHECK(items[0].number == 1);
   CHECK(items[0].mem_requested == header + 3);
+}
+
+TEST_CASE("commit of an empty ref is refused", "[slab][store]") {
+  Cache cache(small_config());
+  ItemRef empty;
+  CHECK(cache.commit(StoreMode::kSet, empty) == StoreResult::kNotStored);
+}
+
+TEST_CASE("non-zero flags cost four bytes", "[slab][store][stats]") {
+  Cache cache(small_config());
+  REQUIRE(cache.store(StoreMode::kSet, "a", 0, 0, "v") == StoreResult::kStored);
+  const uint64_t without = cache.stats().bytes;
+  REQUIRE(cache.store(StoreMode::kSet, "a", 1, 0, "v") == StoreResult::kStored);
+  CHECK(cache.stats().bytes == without + 4);
+  CHECK(cache.get("a").flags() == 1);
 }

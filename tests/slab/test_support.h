@@ -34,7 +34,8 @@ inline std::string numbered(std::string_view prefix, uint64_t n) {
   return out;
 }
 
-inline StoreResult set(Cache& cache, std::string_view key, std::string_view value, int64_t exptime = 0) {
+inline StoreResult set(Cache& cache, std::string_view key, std::string_view value,
+                       int64_t exptime = 0) {
   return cache.store(StoreMode::kSet, key, 0, exptime, value);
 }
 
