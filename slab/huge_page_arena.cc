@@ -14,8 +14,7 @@ HugePageArena::~HugePageArena() {
 
 char* HugePageArena::take(std::size_t bytes) {
   if (bytes > left_) {
-    const std::size_t length =
-        std::max(kRegion, (bytes + kHugePage - 1) / kHugePage * kHugePage);
+    const std::size_t length = std::max(kRegion, (bytes + kHugePage - 1) / kHugePage * kHugePage);
     void* base = mmap(nullptr, length, PROT_READ | PROT_WRITE,
                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB, -1, 0);
     if (base == MAP_FAILED) {
