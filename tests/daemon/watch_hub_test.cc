@@ -32,7 +32,7 @@ std::string read_for(int fd, int ms) {
 
 }  // namespace
 
-TEST_CASE("watch arguments name event kinds; none means fetchers") {
+TEST_CASE("watch arguments name event kinds, and none means fetchers") {
   uint32_t flags = 0;
   CHECK(WatchHub::parse_flags("", &flags));
   CHECK(flags == kioku::daemon::kWatchFetchers);
