@@ -36,6 +36,11 @@ def test_pid_file_written_and_removed():
         path = os.path.join(tmp, "kiokud.pid")
         srv = Server(["-P", path]).start()
         try:
+            # The port accepts (the harness's readiness) a moment before the file is written.
+            deadline = time.monotonic() + 5
+            while time.monotonic() < deadline and not (
+                    os.path.exists(path) and open(path).read().endswith("\n")):
+                time.sleep(0.01)
             with open(path) as f:
                 assert f.read() == "%d\n" % srv.proc.pid
         finally:
