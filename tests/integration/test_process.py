@@ -86,6 +86,10 @@ def test_drops_privileges_to_nobody():
         skip("needs root to drop privileges")
     nobody = pwd.getpwnam("nobody")
     with Server(["-u", "nobody"]) as srv:
+        # Privileges are dropped just after the port starts accepting; a request proves the
+        # event loop runs, which is after the drop.
+        with srv.session() as s:
+            s.call("version\r\n", "VERSION 1.6.18\r\n")
         assert proc_ids(srv.proc.pid, "Uid") == [nobody.pw_uid] * 4
         assert proc_ids(srv.proc.pid, "Gid") == [nobody.pw_gid] * 4
         with open("/proc/%d/status" % srv.proc.pid) as f:
@@ -173,6 +177,8 @@ def test_lock_memory_locks_pages():
     if os.geteuid() != 0:
         skip("mlockall beyond RLIMIT_MEMLOCK needs root")
     with Server(["-k", "-m", "64"]) as srv:
+        with srv.session() as s:  # the loop runs: mlockall (before it) is done
+            s.call("version\r\n", "VERSION 1.6.18\r\n")
         with open("/proc/%d/status" % srv.proc.pid) as f:
             locked = [l for l in f if l.startswith("VmLck:")][0].split()
         assert int(locked[1]) > 0, locked
