@@ -109,6 +109,19 @@ ExecuteOutcome Executor::execute(const TextRequest& request, OutputQueue& out) {
       break;
     case TextCommand::kQuit:
       return ExecuteOutcome::kCloseAfterWrite;
+    case TextCommand::kConfigGet:
+      out.append(request.key == "cluster" ? control_.cluster_config().get_reply()
+                                          : std::string("END\r\n"));
+      break;
+    case TextCommand::kConfigSet:
+      if (request.key != "cluster") {
+        reply(request, out, "ERROR\r\n");
+      } else if (control_.cluster_config().set(request.value)) {
+        reply(request, out, protocol::kStored);
+      } else {
+        reply(request, out, "CLIENT_ERROR bad cluster configuration\r\n");
+      }
+      break;
     case TextCommand::kShutdown:
       if (!settings_.shutdown_command) {
         out.append("ERROR: shutdown not enabled\r\n");

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 
+#include "daemon/cluster_config.h"
 #include "daemon/output_queue.h"
 #include "daemon/settings.h"
 #include "daemon/thread_stats.h"
@@ -27,6 +28,7 @@ class ServerControl {
   virtual void set_verbosity(int level) = 0;
   // The `watch` streams; nullptr where there are none (unit tests).
   virtual WatchHub* watch_hub() { return nullptr; }
+  virtual ClusterConfig& cluster_config() = 0;
 };
 
 enum class ExecuteOutcome : uint8_t {

@@ -66,7 +66,8 @@ double seconds(const timeval& tv) { return static_cast<double>(tv.tv_sec) + tv.t
 
 }  // namespace
 
-Server::Server(const Settings& settings) : settings_(settings) {
+Server::Server(const Settings& settings)
+    : settings_(settings), cluster_config_(settings.cluster_nodes) {
   started_ = std::time(nullptr);
   slab::CacheConfig config = cache_config(settings, started_ - kProcessStartSlack);
   config.on_evict = [](void* hub_ptr, const slab::CacheConfig::EvictedItem& item) {

@@ -51,6 +51,7 @@ class Server final : public ServerControl {
   void request_shutdown() override;
   void set_verbosity(int level) override;
   WatchHub* watch_hub() override { return &watch_hub_; }
+  ClusterConfig& cluster_config() override { return cluster_config_; }
 
  private:
   struct Listener {
@@ -81,6 +82,7 @@ class Server final : public ServerControl {
   EventPtr shutdown_event_;
   int64_t started_ = 0;
   unsigned clock_ticks_ = 0;  // for the periodic systemd STATUS= line
+  ClusterConfig cluster_config_;
 
   std::atomic<int> verbosity_{0};
   std::atomic<uint64_t> curr_connections_{0};

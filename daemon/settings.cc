@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <thread>
 
+#include "daemon/cluster_config.h"
 #include "daemon/version.h"
 
 namespace kioku::daemon {
@@ -179,6 +180,10 @@ ParseOutcome parse_settings(int argc, char** argv, Settings* s) {
                  "append log lines to this file instead of stderr (SIGHUP reopens it)");
   app.add_option("--metrics-listen", s->metrics_listen,
                  "serve Prometheus metrics at http://HOST:PORT/metrics (default: off)");
+  std::string cluster_nodes;
+  app.add_option("--cluster-nodes", cluster_nodes,
+                 "node list served to auto-discovery clients by \"config get cluster\": "
+                 "host:port or host|ip|port, comma separated");
 
   try {
     app.parse(argc, argv);
@@ -249,6 +254,7 @@ ParseOutcome parse_settings(int argc, char** argv, Settings* s) {
       rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
     }
   }
+  std::string error_message;
   for (const auto& group : extended) {
     std::string_view rest = group;
     while (!rest.empty()) {
@@ -258,6 +264,9 @@ ParseOutcome parse_settings(int argc, char** argv, Settings* s) {
       if (!one.empty() && !apply_extended(one, s, &error)) return fail(error);
       rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
     }
+  }
+  if (!parse_cluster_nodes(cluster_nodes, &s->cluster_nodes, &error_message)) {
+    return fail("--cluster-nodes: " + error_message);
   }
   if (s->sasl) return fail("SASL (-S) is not supported by this build of kiokud yet");
   if (!s->auth_file.empty()) return fail("ascii authentication (-Y) is not supported yet");

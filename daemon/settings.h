@@ -54,6 +54,8 @@ struct Settings {
   std::string config_file;               // --config (CLI11 "name = value" file)
   std::string log_file;                  // --log-file (stderr when empty; SIGHUP reopens it)
   std::string metrics_listen;            // --metrics-listen HOST:PORT (empty: off)
+  // --cluster-nodes, normalised to "host|ip|port host|ip|port" (empty: config get answers END).
+  std::string cluster_nodes;
 };
 
 enum class ParseOutcome : uint8_t { kRun, kExitSuccess, kExitFailure };

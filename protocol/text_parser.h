@@ -44,10 +44,15 @@ enum class TextCommand : uint8_t {
   kStats,
   kCacheMemlimit,
   kWatch,  // arguments: the event kinds ("fetchers mutations ...")
+  // Managed-memcached auto-discovery: "config get <key>" and "config set <key> <flags>
+  // <bytes>" + data block (key, flags, value_length, value as for storage commands).
+  kConfigGet,
+  kConfigSet,
 };
 
+// "config set" counts as storage: it carries a data block the connection reads the same way.
 inline constexpr bool is_storage_command(TextCommand c) {
-  return c == TextCommand::kSet || c == TextCommand::kAdd || c == TextCommand::kReplace ||
+  return c == TextCommand::kConfigSet || c == TextCommand::kSet || c == TextCommand::kAdd || c == TextCommand::kReplace ||
          c == TextCommand::kAppend || c == TextCommand::kPrepend || c == TextCommand::kCas;
 }
 inline constexpr bool is_retrieval_command(TextCommand c) {

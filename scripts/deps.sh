@@ -12,8 +12,8 @@ packages=(
   libsystemd-dev
 )
 if [[ "${1:-}" != "--build-only" ]]; then
-  packages+=(memcached libmemcached-tools python3 python3-pymemcache python3-pylibmc
-            systemd mandoc python3-prometheus-client)
+  packages+=(memcached libmemcached-tools libmemcached-dev nutcracker python3 python3-pymemcache
+            python3-pylibmc systemd mandoc python3-prometheus-client)
 fi
 
 missing=()
