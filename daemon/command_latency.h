@@ -21,8 +21,8 @@ class CommandLatency {
   // Upper bounds in nanoseconds; one more bucket (+Inf) follows. A cache command runs in a
   // microsecond or two, so the resolution is there; the tail catches lock waits and big values.
   static constexpr std::array<uint64_t, 12> kBoundsNs = {
-      1'000, 2'500, 5'000, 10'000, 25'000, 50'000, 100'000, 250'000, 500'000, 1'000'000,
-      10'000'000, 100'000'000};
+      1'000,   2'500,   5'000,   10'000,    25'000,     50'000,
+      100'000, 250'000, 500'000, 1'000'000, 10'000'000, 100'000'000};
   static constexpr std::size_t kBuckets = kBoundsNs.size() + 1;
   // Room for every TextCommand value and later additions; beyond it, the last slot.
   static constexpr std::size_t kCommands = 40;

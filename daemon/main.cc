@@ -114,6 +114,15 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "Error initializing sasl.\n");
     return EXIT_FAILURE;
   }
+
+  // A stop signal that arrives while we start up (clients may connect as soon as the port is
+  // bound; -k can take a while) waits until the event loop handles it, instead of killing
+  // the process. Threads started from here on inherit the mask, so only main gets signals.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  for (int signo : {SIGTERM, SIGINT, SIGUSR1, SIGHUP}) sigaddset(&stop_signals, signo);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
   kioku::daemon::Server server(settings);
   // Bind before dropping privileges (ports below 1024 need root).
   if (!server.listen()) return EXIT_FAILURE;

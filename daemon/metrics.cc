@@ -20,10 +20,14 @@ enum class Type : uint8_t { kCounter, kGauge, kHistogram, kUntyped };
 
 const char* type_name(Type type) {
   switch (type) {
-    case Type::kCounter: return "counter";
-    case Type::kGauge: return "gauge";
-    case Type::kHistogram: return "histogram";
-    case Type::kUntyped: break;
+    case Type::kCounter:
+      return "counter";
+    case Type::kGauge:
+      return "gauge";
+    case Type::kHistogram:
+      return "histogram";
+    case Type::kUntyped:
+      break;
   }
   return "untyped";
 }
@@ -76,24 +80,24 @@ constexpr StatMetric kStatMetrics[] = {
      "command=\"get\",status=\"expired\"", kCommandsHelp},
     {"get_flushed", "memcached_commands_total", Type::kCounter,
      "command=\"get\",status=\"flushed\"", kCommandsHelp},
-    {"delete_hits", "memcached_commands_total", Type::kCounter,
-     "command=\"delete\",status=\"hit\"", kCommandsHelp},
+    {"delete_hits", "memcached_commands_total", Type::kCounter, "command=\"delete\",status=\"hit\"",
+     kCommandsHelp},
     {"delete_misses", "memcached_commands_total", Type::kCounter,
      "command=\"delete\",status=\"miss\"", kCommandsHelp},
     {"incr_hits", "memcached_commands_total", Type::kCounter, "command=\"incr\",status=\"hit\"",
      kCommandsHelp},
-    {"incr_misses", "memcached_commands_total", Type::kCounter,
-     "command=\"incr\",status=\"miss\"", kCommandsHelp},
+    {"incr_misses", "memcached_commands_total", Type::kCounter, "command=\"incr\",status=\"miss\"",
+     kCommandsHelp},
     {"decr_hits", "memcached_commands_total", Type::kCounter, "command=\"decr\",status=\"hit\"",
      kCommandsHelp},
-    {"decr_misses", "memcached_commands_total", Type::kCounter,
-     "command=\"decr\",status=\"miss\"", kCommandsHelp},
+    {"decr_misses", "memcached_commands_total", Type::kCounter, "command=\"decr\",status=\"miss\"",
+     kCommandsHelp},
     {"cas_hits", "memcached_commands_total", Type::kCounter, "command=\"cas\",status=\"hit\"",
      kCommandsHelp},
     {"cas_misses", "memcached_commands_total", Type::kCounter, "command=\"cas\",status=\"miss\"",
      kCommandsHelp},
-    {"cas_badval", "memcached_commands_total", Type::kCounter,
-     "command=\"cas\",status=\"badval\"", kCommandsHelp},
+    {"cas_badval", "memcached_commands_total", Type::kCounter, "command=\"cas\",status=\"badval\"",
+     kCommandsHelp},
     {"touch_hits", "memcached_commands_total", Type::kCounter, "command=\"touch\",status=\"hit\"",
      kCommandsHelp},
     {"touch_misses", "memcached_commands_total", Type::kCounter,
@@ -154,8 +158,7 @@ class Exposition {
               double value, std::string_view suffix = "") {
     char text[64];
     int n = std::snprintf(text, sizeof text, "%.9g", value);
-    sample(name, type, help, labels, std::string_view(text, static_cast<std::size_t>(n)),
-           suffix);
+    sample(name, type, help, labels, std::string_view(text, static_cast<std::size_t>(n)), suffix);
   }
 
   std::string text() const {
@@ -239,10 +242,10 @@ void add_general(Exposition& out, Server& server) {
   }
   out.sample("memcached_version", Type::kGauge, "The memcached protocol version served.",
              "version=\"" + escape_label(version) + "\"", "1");
-  out.sample("kioku_build_info", Type::kGauge, "Kioku's version and its libevent.",
-             "version=\"" + escape_label(kioku_version) + "\",libevent=\"" +
-                 escape_label(libevent) + "\"",
-             "1");
+  out.sample(
+      "kioku_build_info", Type::kGauge, "Kioku's version and its libevent.",
+      "version=\"" + escape_label(kioku_version) + "\",libevent=\"" + escape_label(libevent) + "\"",
+      "1");
   const double ratio =
       hits + misses == 0 ? 0.0 : static_cast<double>(hits) / static_cast<double>(hits + misses);
   out.sample("kioku_get_hit_ratio", Type::kGauge,
@@ -259,8 +262,8 @@ void add_slabs(Exposition& out, Server& server) {
                u(c.chunks_per_page));
     out.sample("memcached_slab_current_pages", Type::kGauge, "Pages given to the class.", label,
                u(c.total_pages));
-    out.sample("memcached_slab_current_chunks", Type::kGauge, "Chunks in the class's pages.",
-               label, u(c.total_chunks));
+    out.sample("memcached_slab_current_chunks", Type::kGauge, "Chunks in the class's pages.", label,
+               u(c.total_chunks));
     out.sample("memcached_slab_chunks_used", Type::kGauge, "Chunks holding items.", label,
                u(c.used_chunks));
     out.sample("memcached_slab_chunks_free", Type::kGauge, "Chunks free for new items.", label,

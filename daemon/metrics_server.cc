@@ -58,8 +58,7 @@ bool MetricsServer::listen(const std::string& address) {
     port = address.substr(colon + 1);
   }
   if (port.empty()) {
-    std::fprintf(stderr, "kiokud: --metrics-listen wants HOST:PORT, got \"%s\"\n",
-                 address.c_str());
+    std::fprintf(stderr, "kiokud: --metrics-listen wants HOST:PORT, got \"%s\"\n", address.c_str());
     return false;
   }
   addrinfo hints{};
@@ -153,8 +152,7 @@ void MetricsServer::answer(int fd) {
     respond(fd, "503 Service Unavailable", "text/plain", "starting\n", head);
     return;
   }
-  respond(fd, "200 OK", "text/plain; version=0.0.4; charset=utf-8", render_metrics(server_),
-          head);
+  respond(fd, "200 OK", "text/plain; version=0.0.4; charset=utf-8", render_metrics(server_), head);
 }
 
 }  // namespace kioku::daemon

@@ -42,6 +42,7 @@ slab::CacheConfig cache_config(const Settings& s, int64_t started) {
   config.evict_to_free = s.evict_to_free;
   if (s.hashpower_init != 0) config.hashpower_init = s.hashpower_init;
   config.process_started = started;
+  config.large_pages = s.large_pages;
   return config;
 }
 
@@ -79,17 +80,6 @@ Server::Server(const Settings& settings)
   cache_->tick(started_);
   verbosity_.store(settings.verbose);
   base_.reset(event_base_new());
-  // Signals are caught from here on, before listen(): a SIGTERM that arrives once the port
-  // accepts but before run() starts must still mean a graceful stop with status 0. libevent
-  // holds it until the loop runs.
-  for (int signo : {SIGTERM, SIGINT, SIGUSR1}) {
-    EventPtr ev(evsignal_new(base_.get(), signo, &Server::on_signal, this));
-    event_add(ev.get(), nullptr);
-    signal_events_.push_back(std::move(ev));
-  }
-  EventPtr hangup(evsignal_new(base_.get(), SIGHUP, &Server::on_hangup, this));
-  event_add(hangup.get(), nullptr);
-  signal_events_.push_back(std::move(hangup));
 }
 
 Server::~Server() {
@@ -218,6 +208,20 @@ int Server::run() {
   clock_event_.reset(event_new(base_.get(), -1, EV_PERSIST, &Server::on_clock, this));
   timeval second{1, 0};
   event_add(clock_event_.get(), &second);
+  for (int signo : {SIGTERM, SIGINT, SIGUSR1}) {
+    EventPtr ev(evsignal_new(base_.get(), signo, &Server::on_signal, this));
+    event_add(ev.get(), nullptr);
+    signal_events_.push_back(std::move(ev));
+  }
+  EventPtr hangup(evsignal_new(base_.get(), SIGHUP, &Server::on_hangup, this));
+  event_add(hangup.get(), nullptr);
+  signal_events_.push_back(std::move(hangup));
+  // main() blocked these during start-up; from now on the loop handles them (a pending one
+  // is delivered at once).
+  sigset_t handled;
+  sigemptyset(&handled);
+  for (int signo : {SIGTERM, SIGINT, SIGUSR1, SIGHUP}) sigaddset(&handled, signo);
+  pthread_sigmask(SIG_UNBLOCK, &handled, nullptr);
   // The shutdown command arrives on a worker thread; it wakes the main loop through this.
   shutdown_event_.reset(event_new(base_.get(), -1, 0, &Server::on_signal, this));
   serving_.store(true, std::memory_order_release);

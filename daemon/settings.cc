@@ -150,11 +150,12 @@ ParseOutcome parse_settings(int argc, char** argv, Settings* s) {
   app.add_flag("-k,--lock-memory", s->lock_memory, "lock down all paged memory");
   app.add_flag("-v,--verbose", verbose, "verbose (-vv: very verbose, -vvv: extremely)");
   app.add_flag("-V,--version", version, "print version and exit");
-  app.add_option("-P,--pidfile", s->pid_file, "save the PID in this file (with -d)");
+  app.add_option("-P,--pidfile", s->pid_file, "save the PID in this file (removed at exit)");
   app.add_option("-f,--slab-growth-factor", s->growth_factor, "chunk size growth factor");
   app.add_option("-n,--slab-min-size", s->chunk_size,
                  "minimum space allocated for key + value + flags");
-  app.add_flag("-L,--enable-largepages", s->large_pages, "try to use large memory pages");
+  app.add_flag("-L,--enable-largepages", s->large_pages,
+               "back item memory with huge pages where the kernel allows");
   app.add_option("-D", s->stat_prefix, "delimiter between key prefixes and IDs in stats");
   app.add_option("-t,--threads", s->threads, "worker threads (default: number of cores)");
   app.add_option("-R,--max-reqs-per-event", s->reqs_per_event,

@@ -17,9 +17,7 @@
 
 namespace kioku::daemon {
 
-WatchHub::WatchHub() {
-  wake_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-}
+WatchHub::WatchHub() { wake_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK); }
 
 WatchHub::~WatchHub() {
   stopping_.store(true);
@@ -126,11 +124,10 @@ void WatchHub::item_get(std::string_view key, const char* status, unsigned clsid
 void WatchHub::item_store(std::string_view key, const char* status, const char* command,
                           int64_t ttl, unsigned clsid, int cfd, uint64_t size) {
   char line[400];
-  int n = std::snprintf(line, sizeof line,
-                        "type=item_store key=%.*s status=%s cmd=%s ttl=%" PRId64
-                        " clsid=%u cfd=%d size=%" PRIu64,
-                        static_cast<int>(key.size()), key.data(), status, command, ttl, clsid,
-                        cfd, size);
+  int n = std::snprintf(
+      line, sizeof line,
+      "type=item_store key=%.*s status=%s cmd=%s ttl=%" PRId64 " clsid=%u cfd=%d size=%" PRIu64,
+      static_cast<int>(key.size()), key.data(), status, command, ttl, clsid, cfd, size);
   emit(kWatchMutations, std::string_view(line, static_cast<std::size_t>(n)));
 }
 
@@ -145,8 +142,7 @@ void WatchHub::eviction(std::string_view key, bool fetched, int64_t ttl, int64_t
   emit(kWatchEvictions, std::string_view(line, static_cast<std::size_t>(n)));
 }
 
-void WatchHub::conn_event(const char* type, std::string_view peer, const char* reason,
-                          int cfd) {
+void WatchHub::conn_event(const char* type, std::string_view peer, const char* reason, int cfd) {
   std::string_view transport = "tcp";
   std::string_view host;
   std::string_view port = "0";
@@ -160,16 +156,16 @@ void WatchHub::conn_event(const char* type, std::string_view peer, const char* r
     if (colon != std::string_view::npos) port = rest.substr(colon + 1);
   }
   char line[256];
-  int n = reason[0] == '\0'
-              ? std::snprintf(line, sizeof line, "type=%s rip=%.*s rport=%.*s transport=%.*s cfd=%d",
-                              type, static_cast<int>(host.size()), host.data(),
-                              static_cast<int>(port.size()), port.data(),
-                              static_cast<int>(transport.size()), transport.data(), cfd)
-              : std::snprintf(line, sizeof line,
-                              "type=%s rip=%.*s rport=%.*s transport=%.*s reason=%s cfd=%d", type,
-                              static_cast<int>(host.size()), host.data(),
-                              static_cast<int>(port.size()), port.data(),
-                              static_cast<int>(transport.size()), transport.data(), reason, cfd);
+  int n =
+      reason[0] == '\0'
+          ? std::snprintf(line, sizeof line, "type=%s rip=%.*s rport=%.*s transport=%.*s cfd=%d",
+                          type, static_cast<int>(host.size()), host.data(),
+                          static_cast<int>(port.size()), port.data(),
+                          static_cast<int>(transport.size()), transport.data(), cfd)
+          : std::snprintf(
+                line, sizeof line, "type=%s rip=%.*s rport=%.*s transport=%.*s reason=%s cfd=%d",
+                type, static_cast<int>(host.size()), host.data(), static_cast<int>(port.size()),
+                port.data(), static_cast<int>(transport.size()), transport.data(), reason, cfd);
   emit(kWatchConnEvents, std::string_view(line, static_cast<std::size_t>(n)));
 }
 

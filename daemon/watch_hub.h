@@ -49,8 +49,7 @@ class WatchHub {
   void emit(WatchFlag kind, std::string_view body);
 
   // Formatters for the memcached 1.6 logger lines.
-  void item_get(std::string_view key, const char* status, unsigned clsid, int cfd,
-                uint64_t size);
+  void item_get(std::string_view key, const char* status, unsigned clsid, int cfd, uint64_t size);
   void item_store(std::string_view key, const char* status, const char* command, int64_t ttl,
                   unsigned clsid, int cfd, uint64_t size);
   void eviction(std::string_view key, bool fetched, int64_t ttl, int64_t last_access,

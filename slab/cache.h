@@ -39,6 +39,7 @@ struct CacheConfig {
   bool evict_to_free = true;                         // -M turns it off
   uint32_t hashpower_init = 16;                      // -o hashpower=N
   int64_t process_started = 0;                       // unix time that RelTime 0 stands for
+  bool large_pages = false;                          // -L: huge-page-backed slab pages
   // Optional: told about each live item evicted to make room (kiokud's `watch evictions`).
   // Runs under the LRU and item locks: it must be quick and must not call into the cache.
   struct EvictedItem {

@@ -15,6 +15,7 @@ constexpr std::size_t align8(std::size_t n) { return (n + 7) & ~std::size_t{7}; 
 
 SlabAllocator::SlabAllocator(const CacheConfig& config, std::size_t header_size)
     : page_size_(std::max(kDefaultPageSize, config.item_size_max)), limit_(config.memory_limit) {
+  large_pages_ = config.large_pages;
   const double factor = config.growth_factor > 1.0 ? config.growth_factor : 1.25;
   std::size_t size = align8(header_size + config.chunk_size);
   uint32_t id = 1;
@@ -45,7 +46,15 @@ bool SlabAllocator::grab_page(Class& c) {
   std::lock_guard lock(pages_mu_);
   // A limit below one page still allows one page, so a tiny -m can store something.
   const std::size_t limit = std::max(limit_.load(std::memory_order_relaxed), page_size_);
-  if ((pages_.size() + 1) * page_size_ > limit) return false;
+  if ((pages_.size() + huge_page_count_ + 1) * page_size_ > limit) return false;
+  if (char* huge = large_pages_ ? huge_pages_.take(page_size_) : nullptr; huge != nullptr) {
+    c.end_page = huge;
+    c.end_page_free = c.perslab;
+    ++c.pages;
+    ++huge_page_count_;
+    malloced_.fetch_add(page_size_, std::memory_order_relaxed);
+    return true;
+  }
   std::unique_ptr<char[]> page(new (std::nothrow) char[page_size_]);
   if (!page) {
     malloc_fails_.fetch_add(1, std::memory_order_relaxed);

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "slab/cache.h"
+#include "slab/huge_page_arena.h"
 
 namespace kioku::slab {
 
@@ -63,6 +64,9 @@ class SlabAllocator {
 
   std::mutex pages_mu_;
   std::vector<std::unique_ptr<char[]>> pages_;
+  bool large_pages_ = false;     // -L: pages from huge_pages_ while it can map them
+  HugePageArena huge_pages_;
+  std::size_t huge_page_count_ = 0;
   std::atomic<std::size_t> limit_;
   std::atomic<uint64_t> malloced_{0};
   std::atomic<uint64_t> malloc_fails_{0};

@@ -59,9 +59,9 @@ def test_log_file_and_sighup_reopen():
         path = os.path.join(tmp, "kiokud.log")
         with Server(["-vvv", "--log-file", path]) as srv:
             assert srv.output() == "", srv.output()  # nothing on stderr
-            with open(path) as f:
-                first = f.read()
-            assert "info: listening on tcp:" in first, first
+            # The port accepts (the harness's readiness) a moment before the loop logs.
+            assert wait_for(lambda: "info: listening on tcp:" in open(path).read()), \
+                open(path).read()
             # logrotate's move-then-HUP.
             os.rename(path, path + ".1")
             srv.proc.send_signal(signal.SIGHUP)

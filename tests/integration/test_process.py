@@ -36,6 +36,11 @@ def test_pid_file_written_and_removed():
         path = os.path.join(tmp, "kiokud.pid")
         srv = Server(["-P", path]).start()
         try:
+            # The port accepts (the harness's readiness) a moment before the file is written.
+            deadline = time.monotonic() + 5
+            while time.monotonic() < deadline and not (
+                    os.path.exists(path) and open(path).read().endswith("\n")):
+                time.sleep(0.01)
             with open(path) as f:
                 assert f.read() == "%d\n" % srv.proc.pid
         finally:
@@ -81,6 +86,10 @@ def test_drops_privileges_to_nobody():
         skip("needs root to drop privileges")
     nobody = pwd.getpwnam("nobody")
     with Server(["-u", "nobody"]) as srv:
+        # Privileges are dropped just after the port starts accepting; a request proves the
+        # event loop runs, which is after the drop.
+        with srv.session() as s:
+            s.call("version\r\n", "VERSION 1.6.18\r\n")
         assert proc_ids(srv.proc.pid, "Uid") == [nobody.pw_uid] * 4
         assert proc_ids(srv.proc.pid, "Gid") == [nobody.pw_gid] * 4
         with open("/proc/%d/status" % srv.proc.pid) as f:
@@ -122,6 +131,58 @@ def test_graceful_stop_drains_a_large_pending_response():
                 s.expect("END\r\n")
             s.expect_closed()
         assert srv.proc.wait(timeout=10) == 0
+
+
+def huge_page_advised_kib(pid):
+    """KiB of mappings advised for huge pages (VmFlags hg) or hugetlb-backed (ht)."""
+    total, size = 0, 0
+    with open("/proc/%d/smaps" % pid) as f:
+        for line in f:
+            if line.startswith("Size:"):
+                size = int(line.split()[1])
+            elif line.startswith("VmFlags:"):
+                flags = line.split()[1:]
+                if "hg" in flags or "ht" in flags:
+                    total += size
+    return total
+
+
+def test_large_pages_back_slab_memory():
+    kiokud_only("kiokud's -L")
+    with open("/sys/kernel/mm/transparent_hugepage/enabled") as f:
+        if "[never]" in f.read():
+            skip("transparent huge pages are off on this kernel")
+    with Server(["-L", "-m", "64"]) as srv:
+        with srv.session() as s:
+            s.call("set a 0 0 1\r\n1\r\n", "STORED\r\n")
+        assert huge_page_advised_kib(srv.proc.pid) >= 2048, "no huge-page mapping with -L"
+    with Server(["-m", "64"]) as srv:
+        with srv.session() as s:
+            s.call("set a 0 0 1\r\n1\r\n", "STORED\r\n")
+        assert huge_page_advised_kib(srv.proc.pid) == 0
+
+
+def test_enable_coredumps_raises_the_core_limit():
+    kiokud_only("kiokud's -r")
+    if os.geteuid() != 0:
+        skip("raising the hard core limit needs root")
+    with Server(["-r"]) as srv:
+        with open("/proc/%d/limits" % srv.proc.pid) as f:
+            core = [l for l in f if l.startswith("Max core file size")][0].split()
+        assert core[4:6] == ["unlimited", "unlimited"], core
+
+
+def test_lock_memory_locks_pages():
+    kiokud_only("kiokud's -k")
+    if os.geteuid() != 0:
+        skip("mlockall beyond RLIMIT_MEMLOCK needs root")
+    with Server(["-k", "-m", "64"]) as srv:
+        with srv.session() as s:  # the loop runs: mlockall (before it) is done
+            s.call("version\r\n", "VERSION 1.6.18\r\n")
+        with open("/proc/%d/status" % srv.proc.pid) as f:
+            locked = [l for l in f if l.startswith("VmLck:")][0].split()
+        assert int(locked[1]) > 0, locked
+        assert "warning" not in srv.output()
 
 
 if __name__ == "__main__":

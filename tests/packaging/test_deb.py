@@ -22,9 +22,11 @@ BUILD = os.environ.get("KIOKU_BUILD_DIR", "")
 EXPECTED_FILES = [
     "usr/bin/kiokud",
     "usr/bin/kioku-bench",
+    "usr/bin/kioku-cli",
     "usr/lib/systemd/system/kiokud.service",
     "usr/share/man/man1/kiokud.1",
     "usr/share/man/man1/kioku-bench.1",
+    "usr/share/man/man1/kioku-cli.1",
     "usr/share/man/man5/kiokud.conf.5",
     "usr/share/doc/kioku/kiokud.conf.example",
 ]

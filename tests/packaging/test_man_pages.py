@@ -18,7 +18,7 @@ def test_every_man_page_is_lint_clean():
         skip("mandoc not installed (Debian package mandoc)")
     pages = sorted(glob.glob(os.path.join(MAN, "*.[1-8]")))
     names = {os.path.basename(p) for p in pages}
-    assert {"kiokud.1", "kiokud.conf.5", "kioku-bench.1"} <= names, names
+    assert {"kiokud.1", "kiokud.conf.5", "kioku-bench.1", "kioku-cli.1"} <= names, names
     for page in pages:
         out = subprocess.run(["mandoc", "-Tlint", page], capture_output=True, text=True,
                              timeout=30)
