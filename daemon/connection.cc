@@ -23,10 +23,12 @@ using protocol::TextParseResult;
 namespace {
 
 // memcached 1.6.18's own limit on key + value: its 48-byte header, an 8-byte CAS, the key's
-// terminating NUL and the value's CRLF all count against -I. Kioku's items are smaller, but
-// refusing at the same boundary keeps the two servers' replies identical.
-bool fits_memcached_item_limit(const Settings& settings, std::size_t key, std::size_t value) {
-  const std::size_t overhead = 48 + 1 + 2 + (settings.use_cas ? 8 : 0);
+// terminating NUL and the value's CRLF all count against -I, and non-zero client flags take 4
+// more bytes. Kioku's items are smaller, but refusing at the same boundary keeps the two
+// servers' replies identical.
+bool fits_memcached_item_limit(const Settings& settings, std::size_t key, std::size_t value,
+                               uint32_t flags) {
+  const std::size_t overhead = 48 + 1 + 2 + (settings.use_cas ? 8 : 0) + (flags != 0 ? 4 : 0);
   return key + value + overhead <= settings.item_size_max;
 }
 }  // namespace
@@ -196,7 +198,7 @@ void Connection::process_input() {
     if (protocol::is_storage_command(request.command)) {
       const std::size_t value_length = request.value_length;
       if (!fits_memcached_item_limit(worker_.server().settings(), request.key.size(),
-                                     value_length) ||
+                                     value_length, request.flags) ||
           !worker_.server().cache().item_size_ok(request.key.size(), value_length)) {
         executor_.reply_too_large(request, output_);
         input_start_ += consumed;
