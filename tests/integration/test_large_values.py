@@ -64,7 +64,8 @@ def test_item_size_boundary_counts_client_flags():
                                 (5, 1048512, "STORED\r\n"),
                                 (5, 1048513, "SERVER_ERROR object too large for cache\r\n")):
             s.call(b"set k %d 0 %d\r\n" % (flags, n) + b"x" * n + b"\r\n", reply)
-        s.call("get k\r\n", b"VALUE k 5 1048512\r\n" + b"x" * 1048512 + b"\r\nEND\r\n")
+        # The refused set also dropped the value stored just before it, as memcached does.
+        s.call("get k\r\n", "END\r\n")
 
 
 def test_many_mid_size_values():
