@@ -9,6 +9,7 @@
 #include <cstring>
 #include <ctime>
 
+#include "daemon/connection_limits.h"
 #include "daemon/server.h"
 #include "daemon/worker.h"
 #include "protocol/text_composer.h"
@@ -126,7 +127,10 @@ bool Connection::read_from_socket() {
   if (input_end_ == input_.size()) {
     compact_input();
     // Still full: one request is larger than the buffer (a long multi-get line).
-    if (input_end_ == input_.size()) input_.resize(input_.size() * 2);
+    if (input_end_ == input_.size()) {
+      if (input_.size() >= kMaxRequestLineBytes) return false;
+      input_.resize(std::min(input_.size() * 2, kMaxRequestLineBytes));
+    }
   }
   for (;;) {
     ssize_t n = ::read(fd_, input_.data() + input_end_, input_.size() - input_end_);
@@ -154,9 +158,11 @@ void Connection::process_input() {
       continue;
     }
     if (pending.size() < need_bytes_) break;
-    if (budget == 0) {
-      // -R: yield to the worker's other connections and come back on the next loop turn.
-      worker_.stats().conn_yields.add();
+    if (budget == 0 || output_.owned_bytes() >= kOutputPauseBytes) {
+      // -R: yield to the worker's other connections and come back on the next loop turn. Also
+      // when enough replies are queued: they go out first, so a client that pipelines without
+      // reading is held to kOutputPauseBytes (flush_output stops reading while it blocks).
+      if (budget == 0) worker_.stats().conn_yields.add();
       yielded_ = true;
       event_active(event_, EV_READ, 0);
       break;

@@ -43,7 +43,8 @@ class Executor {
   void reply_too_large(const protocol::TextRequest& request, OutputQueue& out);
 
  private:
-  void retrieve(const protocol::TextRequest& request, OutputQueue& out);
+  // False when the reply outgrew kMaxReplyOwnedBytes and was cut short with a SERVER_ERROR.
+  bool retrieve(const protocol::TextRequest& request, OutputQueue& out);
   void store(const protocol::TextRequest& request, OutputQueue& out);
   void arithmetic(const protocol::TextRequest& request, OutputQueue& out);
   void stats(const protocol::TextRequest& request, OutputQueue& out);

@@ -39,6 +39,12 @@ class OutputQueue {
 
   bool empty() const { return segments_.size() == next_segment_; }
   std::size_t pending_bytes() const { return pending_bytes_; }
+  // Memory this queue holds for its pending replies: composed bytes and per-segment bookkeeping,
+  // not the pinned values (those are cache memory). What the connection limits bound.
+  std::size_t owned_bytes() const {
+    return bytes_used_ + (segments_.size() - next_segment_) * sizeof(Segment) +
+           pins_.size() * sizeof(slab::ItemRef);
+  }
 
   // Writes as much as the socket takes; *written gets the byte count. `scratch` holds the
   // iovecs of one sendmsg (a worker-wide array: writes never interleave on one thread).
