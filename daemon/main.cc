@@ -15,6 +15,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "daemon/exposure_warning.h"
 #include "daemon/server.h"
 #include "daemon/settings.h"
 
@@ -109,6 +110,9 @@ int main(int argc, char** argv) {
   kioku::daemon::Server server(settings);
   // Bind before dropping privileges (ports below 1024 need root).
   if (!server.listen()) return EXIT_FAILURE;
+  if (std::string warning = kioku::daemon::exposure_warning(settings); !warning.empty()) {
+    std::fputs(warning.c_str(), stderr);
+  }
   if (!drop_privileges(settings)) return EXIT_FAILURE;
   if (settings.daemonize) {
     if (chdir("/") != 0) return EXIT_FAILURE;

@@ -17,6 +17,7 @@ A client that pipelines without ever reading is not closed by either server: bot
 from it once its replies back up, so its cost is bounded (checked through RSS).
 """
 
+import os
 import random
 import socket
 import struct
@@ -26,6 +27,11 @@ import time
 from kioku_harness import Server, Session, is_memcached, kiokud_only, run_tests
 
 HOST = "127.0.0.1"
+
+
+# Under ASan/TSan (scripts/test.sh sets KIOKU_SANITIZED) RSS is mostly shadow memory and
+# quarantine, so the memory bounds are checked on the plain build only.
+CHECK_RSS = not os.environ.get("KIOKU_SANITIZED")
 
 
 def rss_bytes(srv):
@@ -46,6 +52,8 @@ def assert_serves(srv, tag):
 
 
 def assert_rss_within(srv, baseline, slack_mb, what):
+    if not CHECK_RSS:
+        return
     grown = rss_bytes(srv) - baseline
     assert grown < slack_mb << 20, "%s: RSS grew by %.1f MB (bound %d MB)" % (
         what, grown / 1048576.0, slack_mb)
@@ -295,7 +303,8 @@ def test_connections_dropped_mid_value():
                 s.call("get mid%d\r\n" % i, "END\r\n")
         assert_serves(srv, "midvalue")
         assert_rss_within(srv, base, 96, "dropped mid-value")
-        assert after_round[2] - after_round[0] < 24 << 20, "RSS keeps growing: %r" % after_round
+        if CHECK_RSS:
+            assert after_round[2] - after_round[0] < 24 << 20, "RSS grows: %r" % after_round
 
 
 def test_client_that_never_reads_its_replies_is_bounded():
@@ -350,7 +359,8 @@ def test_memory_pressure_with_mixed_sizes():
         assert not errors, "errors under memory pressure: %r" % errors
         assert int(st["evictions"]) > 0, "never filled the cache"
         assert stored > 1000, stored
-        assert peak < (16 + 48) << 20, "RSS %.1f MB with -m 16" % (peak / 1048576.0)
+        if CHECK_RSS:
+            assert peak < (16 + 48) << 20, "RSS %.1f MB with -m 16" % (peak / 1048576.0)
         assert_serves(srv, "pressure")
 
 
