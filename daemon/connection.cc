@@ -11,6 +11,7 @@
 
 #include "daemon/connection_limits.h"
 #include "daemon/server.h"
+#include "daemon/tls.h"
 #include "daemon/worker.h"
 #include "protocol/text_composer.h"
 #include "protocol/text_parser.h"
@@ -39,6 +40,7 @@ Connection::Connection(Worker& worker, int fd, std::string peer)
       executor_(worker.server().settings(), worker.server().cache(), worker.stats(),
                 worker.server()) {
   last_command_time_ = std::time(nullptr);
+  if (TlsContext* tls = worker.server().tls()) transport_ = tls->new_transport(fd_);
 }
 
 Connection::~Connection() {
@@ -50,6 +52,7 @@ Connection::~Connection() {
 }
 
 bool Connection::start() {
+  if (worker_.server().tls() != nullptr && transport_ == nullptr) return false;  // never plain
   event_ = event_new(worker_.base(), fd_, EV_READ | EV_PERSIST, &Connection::on_event, this);
   if (event_ == nullptr) return false;
   interest_ = EV_READ;
@@ -102,6 +105,8 @@ bool Connection::on_readable() {
   yielded_ = false;
   process_input();
   if (state_ == State::kClosing) return false;
+  // TLS may hold decrypted input the socket will not announce again.
+  if (transport_ && transport_->has_buffered_input()) event_active(event_, EV_READ, 0);
   return flush_output();
 }
 
@@ -133,7 +138,8 @@ bool Connection::read_from_socket() {
     }
   }
   for (;;) {
-    ssize_t n = ::read(fd_, input_.data() + input_end_, input_.size() - input_end_);
+    ssize_t n = transport_ ? transport_->read(input_.data() + input_end_, input_.size() - input_end_)
+                           : ::read(fd_, input_.data() + input_end_, input_.size() - input_end_);
     if (n > 0) {
       input_end_ += static_cast<std::size_t>(n);
       worker_.stats().bytes_read.add(static_cast<uint64_t>(n));
@@ -228,7 +234,7 @@ void Connection::process_input() {
 bool Connection::flush_output() {
   if (!output_.empty()) {
     std::size_t written = 0;
-    WriteStatus status = output_.write_to(fd_, worker_.iov_scratch(), &written);
+    WriteStatus status = output_.write_to(fd_, worker_.iov_scratch(), &written, transport_.get());
     worker_.stats().bytes_written.add(written);
     if (status == WriteStatus::kError) return false;
     if (status == WriteStatus::kWouldBlock) {

@@ -11,11 +11,13 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "daemon/executor.h"
 #include "daemon/output_queue.h"
+#include "daemon/transport.h"
 
 namespace kioku::daemon {
 
@@ -78,6 +80,7 @@ class Connection {
 
   OutputQueue output_;
   Executor executor_;
+  std::unique_ptr<Transport> transport_;  // TLS (-Z); null for plain TCP and unix sockets
 };
 
 }  // namespace kioku::daemon

@@ -127,6 +127,9 @@ ExecuteOutcome Executor::execute(const TextRequest& request, OutputQueue& out) {
     case TextCommand::kCacheMemlimit:
       cache_memlimit(request, out);
       break;
+    case TextCommand::kRefreshCerts:
+      control_.refresh_certs(out);
+      break;
   }
   return ExecuteOutcome::kContinue;
 }

@@ -24,6 +24,8 @@ class ServerControl {
   virtual void reset_stats() = 0;
   virtual void request_shutdown() = 0;
   virtual void set_verbosity(int level) = 0;
+  // "refresh_certs": reloads the TLS certificates and appends the reply.
+  virtual void refresh_certs(OutputQueue& out) = 0;
 };
 
 enum class ExecuteOutcome : uint8_t {

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "daemon/buffer_pool.h"
+#include "daemon/transport.h"
 #include "slab/cache.h"
 
 namespace kioku::daemon {
@@ -48,7 +49,9 @@ class OutputQueue {
 
   // Writes as much as the socket takes; *written gets the byte count. `scratch` holds the
   // iovecs of one sendmsg (a worker-wide array: writes never interleave on one thread).
-  WriteStatus write_to(int fd, std::span<iovec> scratch, std::size_t* written);
+  // With a transport (TLS) the bytes go through it instead of sendmsg on `fd`.
+  WriteStatus write_to(int fd, std::span<iovec> scratch, std::size_t* written,
+                       Transport* transport = nullptr);
   // Drops everything (connection closing).
   void clear();
 

@@ -16,6 +16,7 @@
 
 #include "daemon/executor.h"
 #include "daemon/settings.h"
+#include "daemon/tls.h"
 #include "daemon/thread_stats.h"
 #include "daemon/worker.h"
 #include "slab/cache.h"
@@ -34,6 +35,8 @@ class Server final : public ServerControl {
 
   const Settings& settings() const { return settings_; }
   slab::Cache& cache() { return *cache_; }
+  // The TLS context with -Z (TCP connections only), else nullptr.
+  TlsContext* tls() { return tls_.get(); }
   int verbosity() const { return verbosity_.load(std::memory_order_relaxed); }
 
   // Connection accounting, called by workers.
@@ -46,6 +49,7 @@ class Server final : public ServerControl {
   void reset_stats() override;
   void request_shutdown() override;
   void set_verbosity(int level) override;
+  void refresh_certs(OutputQueue& out) override;
 
  private:
   struct Listener {
@@ -65,6 +69,7 @@ class Server final : public ServerControl {
 
   const Settings& settings_;
   std::unique_ptr<slab::Cache> cache_;
+  std::unique_ptr<TlsContext> tls_;
   EventBasePtr base_;
   std::vector<Listener> listeners_;
   std::vector<std::unique_ptr<Worker>> workers_;

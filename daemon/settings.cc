@@ -167,7 +167,9 @@ ParseOutcome parse_settings(int argc, char** argv, Settings* s) {
   app.add_flag("-A,--enable-shutdown", s->shutdown_command, "enable the ascii shutdown command");
   app.add_flag("-F,--disable-flush-all", disable_flush, "disable flush_all");
   app.add_option("-Y,--auth-file", s->auth_file, "ascii authentication file (not supported yet)");
-  app.add_flag("-Z,--enable-ssl", s->ssl, "enable TLS (not supported yet)");
+  app.add_flag("-Z,--enable-ssl", s->ssl,
+               "enable TLS on TCP (TLS 1.2+; -o ssl_chain_cert=,ssl_key=,ssl_ca_cert=,"
+               "ssl_verify_mode=,ssl_min_version=,ssl_ciphers=)");
   app.add_option("-o,--extended", extended, "comma separated memcached extended options");
 
   try {
@@ -248,7 +250,6 @@ ParseOutcome parse_settings(int argc, char** argv, Settings* s) {
   }
   if (s->sasl) return fail("SASL (-S) is not supported by this build of kiokud yet");
   if (!s->auth_file.empty()) return fail("ascii authentication (-Y) is not supported yet");
-  if (s->ssl) return fail("TLS (-Z) is not supported by this build of kiokud yet");
   if (s->udp_port != 0) return fail("UDP (-U) is not supported yet; use -U 0");
 
   s->evict_to_free = !disable_evictions;

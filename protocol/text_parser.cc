@@ -359,6 +359,7 @@ TextParseResult parse_command_line(std::string_view buffer) {
   if (cmd == "quit") return ok(consumed, TextRequest{.command = TextCommand::kQuit});
   if (cmd == "stats") return with_arguments(line, t, consumed, TextCommand::kStats);
   if (cmd == "shutdown") return with_arguments(line, t, consumed, TextCommand::kShutdown);
+  if (cmd == "refresh_certs") return ok(consumed, TextRequest{.command = TextCommand::kRefreshCerts});
   return error(consumed, TextError::kUnknownCommand);
 }
 

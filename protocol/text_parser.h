@@ -43,6 +43,7 @@ enum class TextCommand : uint8_t {
   kShutdown,
   kStats,
   kCacheMemlimit,
+  kRefreshCerts,  // TLS certificate reload; any words after it are ignored
 };
 
 inline constexpr bool is_storage_command(TextCommand c) {
