@@ -138,8 +138,9 @@ bool Connection::read_from_socket() {
     }
   }
   for (;;) {
-    ssize_t n = transport_ ? transport_->read(input_.data() + input_end_, input_.size() - input_end_)
-                           : ::read(fd_, input_.data() + input_end_, input_.size() - input_end_);
+    char* into = input_.data() + input_end_;
+    const std::size_t room = input_.size() - input_end_;
+    ssize_t n = transport_ ? transport_->read(into, room) : ::read(fd_, into, room);
     if (n > 0) {
       input_end_ += static_cast<std::size_t>(n);
       worker_.stats().bytes_read.add(static_cast<uint64_t>(n));
@@ -249,7 +250,9 @@ bool Connection::flush_output() {
     state_ = State::kReading;
     set_interest(EV_READ);
     // Requests that arrived while we were blocked are already buffered.
-    if (input_end_ > input_start_) event_active(event_, EV_READ, 0);
+    if (input_end_ > input_start_ || (transport_ && transport_->has_buffered_input())) {
+      event_active(event_, EV_READ, 0);
+    }
   }
   return true;
 }

@@ -29,10 +29,14 @@ std::string openssl_error() {
 
 int verify_flags(int mode) {
   switch (mode) {
-    case 1: return SSL_VERIFY_PEER;
-    case 2: return SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT;
-    case 3: return SSL_VERIFY_PEER | SSL_VERIFY_CLIENT_ONCE;
-    default: return SSL_VERIFY_NONE;
+    case 1:
+      return SSL_VERIFY_PEER;
+    case 2:
+      return SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT;
+    case 3:
+      return SSL_VERIFY_PEER | SSL_VERIFY_CLIENT_ONCE;
+    default:
+      return SSL_VERIFY_NONE;
   }
 }
 
@@ -100,8 +104,8 @@ SslCtxPtr TlsContext::build(const TlsOptions& o, std::string* error) {
   SSL_CTX_set_min_proto_version(ctx.get(), o.min_version == 3 ? TLS1_3_VERSION : TLS1_2_VERSION);
   // Partial writes and a moving buffer let a write that met a full socket resume from the
   // output queue's current position; released buffers keep idle connections small.
-  SSL_CTX_set_mode(ctx.get(), SSL_MODE_ENABLE_PARTIAL_WRITE |
-                                  SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_RELEASE_BUFFERS);
+  SSL_CTX_set_mode(ctx.get(), SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
+                                  SSL_MODE_RELEASE_BUFFERS);
   // No resumption (memcached's default, ssl_session_cache off): no cache, no TLS 1.3 tickets.
   SSL_CTX_set_session_cache_mode(ctx.get(), SSL_SESS_CACHE_OFF);
   SSL_CTX_set_num_tickets(ctx.get(), 0);
@@ -219,7 +223,8 @@ ssize_t TlsTransport::fail(int result) {
 
 ssize_t TlsTransport::read(char* buffer, std::size_t length) {
   ERR_clear_error();
-  const int n = SSL_read(ssl_.get(), buffer, static_cast<int>(std::min<std::size_t>(length, INT_MAX)));
+  const int n =
+      SSL_read(ssl_.get(), buffer, static_cast<int>(std::min<std::size_t>(length, INT_MAX)));
   if (n > 0) {
     established_ = true;
     return n;

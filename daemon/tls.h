@@ -23,12 +23,12 @@ namespace kioku::daemon {
 
 // The -o ssl_* values as given (memcached's names and meanings).
 struct TlsOptions {
-  std::string chain_cert;   // ssl_chain_cert: PEM certificate chain
-  std::string key;          // ssl_key: PEM private key (default: inside chain_cert)
-  std::string ca_cert;      // ssl_ca_cert: PEM CAs that client certificates must chain to
-  std::string ciphers;      // ssl_ciphers: OpenSSL cipher list for TLS 1.2 (empty: OpenSSL's)
-  int verify_mode = 0;      // ssl_verify_mode: 0 none, 1 request, 2 require, 3 once
-  int min_version = 2;      // ssl_min_version: 2 = TLS 1.2, 3 = TLS 1.3 (0 and 1 are refused)
+  std::string chain_cert;  // ssl_chain_cert: PEM certificate chain
+  std::string key;         // ssl_key: PEM private key (default: inside chain_cert)
+  std::string ca_cert;     // ssl_ca_cert: PEM CAs that client certificates must chain to
+  std::string ciphers;     // ssl_ciphers: OpenSSL cipher list for TLS 1.2 (empty: OpenSSL's)
+  int verify_mode = 0;     // ssl_verify_mode: 0 none, 1 request, 2 require, 3 once
+  int min_version = 2;     // ssl_min_version: 2 = TLS 1.2, 3 = TLS 1.3 (0 and 1 are refused)
 };
 
 // Reads the ssl_* entries of settings.extended; false with *error set on a bad value.

@@ -1,7 +1,7 @@
 // tests/daemon/exposure_warning_test.cc — which listeners earn the start-up warning.
-#include <catch2/catch.hpp>
-
 #include "daemon/exposure_warning.h"
+
+#include <catch2/catch.hpp>
 
 using kioku::daemon::exposure_warning;
 using kioku::daemon::is_loopback_host;
