@@ -20,7 +20,9 @@ def client(**kw):
     if _server is None or not _server.alive():
         _server = Server().start()
     c = Client(("127.0.0.1", _server.port), connect_timeout=5, timeout=5, **kw)
-    c.flush_all()
+    # Acknowledged: a "flush_all noreply" still in flight on this connection could otherwise
+    # wipe what the next client (another connection, maybe another worker) stores first.
+    c.flush_all(noreply=False)
     return c
 
 
