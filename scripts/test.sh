@@ -44,7 +44,7 @@ cmake -S . -B build-tsan -G Ninja -DKIOKU_WERROR=ON -DKIOKU_SANITIZE=thread \
   -DCMAKE_BUILD_TYPE=Debug
 cmake --build build-tsan -j "$jobs" --target kiokud slab_tests
 ctest --test-dir build-tsan --output-on-failure -j2 \
-  -R '^(slab: .*|integration: test_(concurrency|connections))$' \
+  -R '^(slab:.*|integration: test_(concurrency|connections|tls))$' \
   || status=$?
 
 section "libFuzzer targets"
