@@ -16,11 +16,12 @@
 namespace kioku::daemon {
 namespace {
 
-// The newest OpenSSL error as one line (drains the queue so the next call starts clean).
+// The first OpenSSL error queued (the root cause, e.g. "No such file or directory") as one line;
+// drains the queue so the next call starts clean.
 std::string openssl_error() {
-  unsigned long code = ERR_get_error();
-  unsigned long next;
-  while ((next = ERR_get_error()) != 0) code = next;
+  const unsigned long code = ERR_get_error();
+  while (ERR_get_error() != 0) {
+  }
   if (code == 0) return "unknown error";
   char text[256];
   ERR_error_string_n(code, text, sizeof text);
