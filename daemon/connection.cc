@@ -30,6 +30,13 @@ bool fits_memcached_item_limit(const Settings& settings, std::size_t key, std::s
   const std::size_t overhead = 48 + 1 + 2 + (settings.use_cas ? 8 : 0);
   return key + value + overhead <= settings.item_size_max;
 }
+
+// Memory one worker's connections may hold in buffers beyond the standard size (values being
+// received): a share of -m, at least kMinValueBufferBudget and two maximal items.
+std::size_t value_buffer_budget(const Settings& settings) {
+  return std::max({settings.memory_limit / std::max<uint32_t>(1, settings.threads),
+                   kMinValueBufferBudget, 2 * settings.item_size_max});
+}
 }  // namespace
 
 Connection::Connection(Worker& worker, int fd, std::string peer)
@@ -124,7 +131,7 @@ void Connection::ensure_input_capacity(std::size_t bytes) {
   if (input_.empty()) input_ = worker_.buffers().take();
   if (input_.size() - input_start_ >= bytes) return;
   compact_input();
-  if (input_.size() < bytes) input_.resize(bytes);
+  if (input_.size() < bytes) worker_.buffers().grow(input_, bytes);
 }
 
 bool Connection::read_from_socket() {
@@ -134,7 +141,7 @@ bool Connection::read_from_socket() {
     // Still full: one request is larger than the buffer (a long multi-get line).
     if (input_end_ == input_.size()) {
       if (input_.size() >= kMaxRequestLineBytes) return false;
-      input_.resize(std::min(input_.size() * 2, kMaxRequestLineBytes));
+      worker_.buffers().grow(input_, std::min(input_.size() * 2, kMaxRequestLineBytes));
     }
   }
   for (;;) {
@@ -201,6 +208,20 @@ void Connection::process_input() {
         continue;
       }
       const std::size_t total = consumed + value_length + 2;
+      if (pending.size() < total && total > input_.size() &&
+          worker_.buffers().oversize_bytes() + total >
+              value_buffer_budget(worker_.server().settings())) {
+        // memcached allocates the item before reading its value and, when -m cannot hold it,
+        // answers this and swallows the value; Kioku buffers values outside -m, so it bounds
+        // what one worker's connections may hold in flight the same way.
+        if (!request.noreply) output_.append("SERVER_ERROR out of memory storing object\r\n");
+        if (request.command == protocol::TextCommand::kSet) {
+          worker_.server().cache().remove(request.key);  // as memcached: no stale value
+        }
+        input_start_ += consumed;
+        swallow_bytes_ = uint64_t{value_length} + 2;
+        continue;
+      }
       if (pending.size() < total) {
         need_bytes_ = total;
         ensure_input_capacity(total);

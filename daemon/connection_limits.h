@@ -19,6 +19,11 @@ inline constexpr std::size_t kMaxRequestLineBytes = std::size_t{8} << 20;
 // read some: pipelining stays fast and a client that never reads holds at most this much.
 inline constexpr std::size_t kOutputPauseBytes = std::size_t{1} << 20;
 
+// Values being received are buffered outside -m; each worker bounds what its connections hold
+// that way to max(-m / threads, this, 2 x -I). Past it a storage command gets memcached's
+// "SERVER_ERROR out of memory storing object" and its value is discarded as it arrives.
+inline constexpr std::size_t kMinValueBufferBudget = std::size_t{64} << 20;
+
 // One multi-get whose reply would own more than this is cut short with memcached's
 // "SERVER_ERROR out of memory writing get response" and the connection is closed after it (the
 // VALUE lines already queued make the reply unusable anyway).

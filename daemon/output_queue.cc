@@ -15,7 +15,7 @@ namespace {
 char* OutputQueue::reserve(std::size_t capacity) {
   if (bytes_.empty()) bytes_ = pool_.take();
   if (bytes_used_ + capacity > bytes_.size()) {
-    bytes_.resize(std::max(bytes_.size() * 2, bytes_used_ + capacity));
+    pool_.grow(bytes_, std::max(bytes_.size() * 2, bytes_used_ + capacity));
   }
   return bytes_.data() + bytes_used_;
 }

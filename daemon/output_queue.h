@@ -29,6 +29,9 @@ class OutputQueue {
   static constexpr std::size_t kZeroCopyThreshold = 256;
 
   explicit OutputQueue(BufferPool& pool) : pool_(pool) {}
+  ~OutputQueue() { clear(); }  // the buffer goes back to the pool, which counts its size
+  OutputQueue(const OutputQueue&) = delete;
+  OutputQueue& operator=(const OutputQueue&) = delete;
 
   void append(std::string_view bytes);
   // Appends a composed piece of at most `capacity` bytes: returns where to write it; commit()
