@@ -19,6 +19,7 @@
 #include "daemon/executor.h"
 #include "daemon/meta_executor.h"
 #include "daemon/output_queue.h"
+#include "daemon/transport.h"
 
 namespace kioku::daemon {
 
@@ -96,6 +97,7 @@ class Connection {
   Framing framing_ = Framing::kUndecided;
   std::unique_ptr<BinaryExecutor> binary_executor_;  // created when binary is chosen
   MetaExecutor meta_executor_;
+  std::unique_ptr<Transport> transport_;  // TLS (-Z); null for plain TCP and unix sockets
 };
 
 }  // namespace kioku::daemon

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <ctime>
 
+#include "daemon/connection_limits.h"
 #include "daemon/version.h"
 #include "protocol/text_composer.h"
 
@@ -54,7 +55,7 @@ ExecuteOutcome Executor::execute(const TextRequest& request, OutputQueue& out) {
     case TextCommand::kGets:
     case TextCommand::kGat:
     case TextCommand::kGats:
-      retrieve(request, out);
+      if (!retrieve(request, out)) return ExecuteOutcome::kCloseAfterWrite;
       break;
     case TextCommand::kSet:
     case TextCommand::kAdd:
@@ -155,17 +156,24 @@ ExecuteOutcome Executor::execute(const TextRequest& request, OutputQueue& out) {
       }
       return ExecuteOutcome::kCloseAfterWrite;
     }
+    case TextCommand::kRefreshCerts:
+      control_.refresh_certs(out);
+      break;
   }
   return ExecuteOutcome::kContinue;
 }
 
-void Executor::retrieve(const TextRequest& request, OutputQueue& out) {
+bool Executor::retrieve(const TextRequest& request, OutputQueue& out) {
   const bool touch = request.command == TextCommand::kGat || request.command == TextCommand::kGats;
   const bool with_cas =
       request.command == TextCommand::kGets || request.command == TextCommand::kGats;
   protocol::KeyIterator keys(request.keys);
   std::string_view key;
   while (keys.next(&key)) {
+    if (out.owned_bytes() > kMaxReplyOwnedBytes) {
+      out.append("SERVER_ERROR out of memory writing get response\r\n");
+      return false;
+    }
     slab::ItemRef item = touch ? cache_.get_and_touch(key, request.exptime) : cache_.get(key);
     if (touch) {
       stats_.touch_cmds.add();
@@ -190,6 +198,7 @@ void Executor::retrieve(const TextRequest& request, OutputQueue& out) {
     out.append(protocol::kCrlf);
   }
   out.append(protocol::kEnd);
+  return true;
 }
 
 void Executor::store(const TextRequest& request, OutputQueue& out) {

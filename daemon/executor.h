@@ -29,6 +29,8 @@ class ServerControl {
   // The `watch` streams; nullptr where there are none (unit tests).
   virtual WatchHub* watch_hub() { return nullptr; }
   virtual ClusterConfig& cluster_config() = 0;
+  // "refresh_certs": reloads the TLS certificates and appends the reply.
+  virtual void refresh_certs(OutputQueue& out) = 0;
 };
 
 enum class ExecuteOutcome : uint8_t {
@@ -56,7 +58,8 @@ class Executor {
   void reply_too_large(const protocol::TextRequest& request, OutputQueue& out);
 
  private:
-  void retrieve(const protocol::TextRequest& request, OutputQueue& out);
+  // False when the reply outgrew kMaxReplyOwnedBytes and was cut short with a SERVER_ERROR.
+  bool retrieve(const protocol::TextRequest& request, OutputQueue& out);
   void store(const protocol::TextRequest& request, OutputQueue& out);
   void arithmetic(const protocol::TextRequest& request, OutputQueue& out);
   void stats(const protocol::TextRequest& request, OutputQueue& out);

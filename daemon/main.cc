@@ -18,6 +18,7 @@
 #include "daemon/log.h"
 #include "daemon/metrics_server.h"
 #include "daemon/sasl_server.h"
+#include "daemon/exposure_warning.h"
 #include "daemon/server.h"
 #include "daemon/settings.h"
 
@@ -129,6 +130,9 @@ int main(int argc, char** argv) {
   kioku::daemon::MetricsServer metrics(server);
   if (!settings.metrics_listen.empty() && !metrics.listen(settings.metrics_listen)) {
     return EXIT_FAILURE;
+  }
+  if (std::string warning = kioku::daemon::exposure_warning(settings); !warning.empty()) {
+    std::fputs(warning.c_str(), stderr);
   }
   if (!drop_privileges(settings)) return EXIT_FAILURE;
   // Before -d's parent exits, so that "kiokud -d -P FILE && cat FILE" finds it.

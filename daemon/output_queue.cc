@@ -15,7 +15,7 @@ namespace {
 char* OutputQueue::reserve(std::size_t capacity) {
   if (bytes_.empty()) bytes_ = pool_.take();
   if (bytes_used_ + capacity > bytes_.size()) {
-    bytes_.resize(std::max(bytes_.size() * 2, bytes_used_ + capacity));
+    pool_.grow(bytes_, std::max(bytes_.size() * 2, bytes_used_ + capacity));
   }
   return bytes_.data() + bytes_used_;
 }
@@ -64,7 +64,8 @@ void OutputQueue::append_value(slab::ItemRef item) {
   pins_.push_back(std::move(item));
 }
 
-WriteStatus OutputQueue::write_to(int fd, std::span<iovec> iov, std::size_t* written) {
+WriteStatus OutputQueue::write_to(int fd, std::span<iovec> iov, std::size_t* written,
+                                  Transport* transport) {
   *written = 0;
   while (!empty()) {
     std::size_t count = 0;
@@ -79,7 +80,8 @@ WriteStatus OutputQueue::write_to(int fd, std::span<iovec> iov, std::size_t* wri
     msghdr message{};
     message.msg_iov = iov.data();
     message.msg_iovlen = count;
-    ssize_t n = ::sendmsg(fd, &message, MSG_NOSIGNAL);
+    ssize_t n = transport != nullptr ? transport->writev(iov.data(), count)
+                                     : ::sendmsg(fd, &message, MSG_NOSIGNAL);
     if (n < 0) {
       if (errno == EINTR) continue;
       if (errno == EAGAIN || errno == EWOULDBLOCK) return WriteStatus::kWouldBlock;

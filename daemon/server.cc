@@ -97,6 +97,14 @@ Server::~Server() {
 
 bool Server::listen() {
   if (!settings_.unix_socket.empty()) return listen_unix();
+  if (settings_.ssl) {
+    std::string error;
+    tls_ = TlsContext::create(settings_, &error);
+    if (!tls_) {
+      std::fprintf(stderr, "kiokud: %s\n", error.c_str());
+      return false;
+    }
+  }
   if (settings_.listen.empty()) return listen_tcp("");
   for (const std::string& host : settings_.listen) {
     if (!listen_tcp(host)) return false;
@@ -327,6 +335,19 @@ void Server::reset_stats() {
   baseline_ = now;
   total_connections_baseline_ = total_connections_.load();
   rejected_connections_baseline_ = rejected_connections_.load();
+  if (tls_) tls_->reset_stats();
+}
+
+void Server::refresh_certs(OutputQueue& out) {
+  // memcached answers "OK", or its error message as the whole line.
+  std::string error;
+  if (tls_ == nullptr) {
+    out.append("ERROR\r\n");
+  } else if (tls_->refresh(&error)) {
+    out.append("OK\r\n");
+  } else {
+    out.append(error + "\r\n");
+  }
 }
 
 void Server::write_general_stats(OutputQueue& out) {
@@ -406,6 +427,7 @@ void Server::write_general_stats(OutputQueue& out) {
   append_stat(out, "evictions", c.evictions);
   append_stat(out, "reclaimed", c.reclaimed);
   append_stat(out, "total_malloced", c.total_malloced);
+  if (tls_) tls_->write_stats(out, now);
 
 }
 
@@ -448,7 +470,11 @@ void Server::write_settings_stats(OutputQueue& out) {
   append_stat(out, "hashpower_init", s.hashpower_init);
   append_stat(out, "flush_enabled", s.flush_enabled ? "yes" : "no");
   append_stat(out, "idle_timeout", s.idle_timeout);
-  append_stat(out, "ssl_enabled", "no");
+  if (tls_) {
+    tls_->write_settings(out);
+  } else {
+    append_stat(out, "ssl_enabled", "no");
+  }
   for (const std::string& option : s.extended) append_stat(out, "extended_option", option);
 
 }

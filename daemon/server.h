@@ -16,6 +16,7 @@
 
 #include "daemon/executor.h"
 #include "daemon/settings.h"
+#include "daemon/tls.h"
 #include "daemon/thread_stats.h"
 #include "daemon/worker.h"
 #include "slab/cache.h"
@@ -34,6 +35,8 @@ class Server final : public ServerControl {
 
   const Settings& settings() const { return settings_; }
   slab::Cache& cache() { return *cache_; }
+  // The TLS context with -Z (TCP connections only), else nullptr.
+  TlsContext* tls() { return tls_.get(); }
   int verbosity() const { return verbosity_.load(std::memory_order_relaxed); }
   // For readers on other threads (the metrics endpoint): workers live until run() returns.
   // Valid (and no longer resized) once serving() is true.
@@ -52,6 +55,7 @@ class Server final : public ServerControl {
   void set_verbosity(int level) override;
   WatchHub* watch_hub() override { return &watch_hub_; }
   ClusterConfig& cluster_config() override { return cluster_config_; }
+  void refresh_certs(OutputQueue& out) override;
 
  private:
   struct Listener {
@@ -73,6 +77,7 @@ class Server final : public ServerControl {
   const Settings& settings_;
   WatchHub watch_hub_;  // before cache_: the cache reports evictions to it
   std::unique_ptr<slab::Cache> cache_;
+  std::unique_ptr<TlsContext> tls_;
   EventBasePtr base_;
   std::vector<Listener> listeners_;
   std::vector<std::unique_ptr<Worker>> workers_;

@@ -174,7 +174,9 @@ ParseOutcome parse_settings(int argc, char** argv, Settings* s) {
   app.add_option("-Y,--auth-file", s->auth_file,
                  "ascii authentication: a file of user:password lines; a connection "
                  "authenticates with \"set <any> 0 0 <n>\\r\\nuser password\\r\\n\"");
-  app.add_flag("-Z,--enable-ssl", s->ssl, "enable TLS (not supported yet)");
+  app.add_flag("-Z,--enable-ssl", s->ssl,
+               "enable TLS on TCP (TLS 1.2+; -o ssl_chain_cert=,ssl_key=,ssl_ca_cert=,"
+               "ssl_verify_mode=,ssl_min_version=,ssl_ciphers=)");
   app.add_option("-o,--extended", extended, "comma separated memcached extended options");
   // Operations. The config file takes the long option names ("memory-limit = 1024"); an
   // option given on the command line wins over the file.
@@ -290,7 +292,6 @@ ParseOutcome parse_settings(int argc, char** argv, Settings* s) {
     std::string error;
     if (!load_auth_file(s->auth_file, &s->auth_users, &error)) return fail(error);
   }
-  if (s->ssl) return fail("TLS (-Z) is not supported by this build of kiokud yet");
   if (s->udp_port != 0) return fail("UDP (-U) is not supported yet; use -U 0");
 
   s->evict_to_free = !disable_evictions;

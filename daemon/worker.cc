@@ -148,7 +148,9 @@ void Worker::write_conns_stats(OutputQueue& out) {
   std::lock_guard lock(connections_mutex_);
   const int64_t now = std::time(nullptr);
   char name[64];
-  for (auto& [raw, owned] : connections_) {
+  for (auto& entry : connections_) {
+    // Not a structured binding: clang 14 (the fuzz build) cannot capture one in a lambda.
+    const Connection* raw = entry.first;
     auto row = [&](const char* field, std::string_view value) {
       int n = std::snprintf(name, sizeof name, "%d:%s", raw->fd(), field);
       append_stat(out, std::string_view(name, static_cast<std::size_t>(n)), value);

@@ -48,6 +48,7 @@ enum class TextCommand : uint8_t {
   // <bytes>" + data block (key, flags, value_length, value as for storage commands).
   kConfigGet,
   kConfigSet,
+  kRefreshCerts,  // TLS certificate reload; any words after it are ignored
 };
 
 // "config set" counts as storage: it carries a data block the connection reads the same way.
