@@ -6,6 +6,7 @@
 // owns one pool and only its connections use it.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <vector>
 
@@ -26,14 +27,28 @@ class BufferPool {
 
   // Buffers that grew for one large request are freed rather than kept.
   void give(std::vector<char>&& buffer) {
+    if (buffer.size() > kBufferSize) {
+      oversize_bytes_ -= std::min(oversize_bytes_, buffer.size() - kBufferSize);
+    }
     if (buffer.size() == kBufferSize && free_.size() < kMaxSpare) {
       free_.push_back(std::move(buffer));
     }
     buffer = std::vector<char>();
   }
 
+  // Grows a buffer taken from this pool; every growth goes through here so that the worker
+  // knows how much memory its connections hold beyond the standard buffers (large values being
+  // received, long get lines, big replies being composed): the connections bound it.
+  void grow(std::vector<char>& buffer, std::size_t size) {
+    const std::size_t before = std::max(buffer.size(), kBufferSize);
+    if (size > before) oversize_bytes_ += size - before;
+    buffer.resize(size);
+  }
+  std::size_t oversize_bytes() const { return oversize_bytes_; }
+
  private:
   std::vector<std::vector<char>> free_;
+  std::size_t oversize_bytes_ = 0;
 };
 
 }  // namespace kioku::daemon

@@ -9,7 +9,10 @@
 #include <cstring>
 #include <ctime>
 
+#include "daemon/log.h"
+#include "daemon/connection_limits.h"
 #include "daemon/server.h"
+#include "daemon/tls.h"
 #include "daemon/worker.h"
 #include "protocol/text_composer.h"
 #include "protocol/text_parser.h"
@@ -22,11 +25,20 @@ using protocol::TextParseResult;
 namespace {
 
 // memcached 1.6.18's own limit on key + value: its 48-byte header, an 8-byte CAS, the key's
-// terminating NUL and the value's CRLF all count against -I. Kioku's items are smaller, but
-// refusing at the same boundary keeps the two servers' replies identical.
-bool fits_memcached_item_limit(const Settings& settings, std::size_t key, std::size_t value) {
-  const std::size_t overhead = 48 + 1 + 2 + (settings.use_cas ? 8 : 0);
+// terminating NUL and the value's CRLF all count against -I, and non-zero client flags take 4
+// more bytes. Kioku's items are smaller, but refusing at the same boundary keeps the two
+// servers' replies identical.
+bool fits_memcached_item_limit(const Settings& settings, std::size_t key, std::size_t value,
+                               uint32_t flags) {
+  const std::size_t overhead = 48 + 1 + 2 + (settings.use_cas ? 8 : 0) + (flags != 0 ? 4 : 0);
   return key + value + overhead <= settings.item_size_max;
+}
+
+// Memory one worker's connections may hold in buffers beyond the standard size (values being
+// received): a share of -m, at least kMinValueBufferBudget and two maximal items.
+std::size_t value_buffer_budget(const Settings& settings) {
+  return std::max({settings.memory_limit / std::max<uint32_t>(1, settings.threads),
+                   kMinValueBufferBudget, 2 * settings.item_size_max});
 }
 }  // namespace
 
@@ -36,8 +48,11 @@ Connection::Connection(Worker& worker, int fd, std::string peer)
       peer_(std::move(peer)),
       output_(worker.buffers()),
       executor_(worker.server().settings(), worker.server().cache(), worker.stats(),
-                worker.server()) {
+                worker.server()),
+      meta_executor_(worker.server().settings(), worker.server().cache(), worker.stats()) {
+  executor_.set_client_fd(fd);
   last_command_time_ = std::time(nullptr);
+  if (TlsContext* tls = worker.server().tls()) transport_ = tls->new_transport(fd_);
 }
 
 Connection::~Connection() {
@@ -49,6 +64,7 @@ Connection::~Connection() {
 }
 
 bool Connection::start() {
+  if (worker_.server().tls() != nullptr && transport_ == nullptr) return false;  // never plain
   event_ = event_new(worker_.base(), fd_, EV_READ | EV_PERSIST, &Connection::on_event, this);
   if (event_ == nullptr) return false;
   interest_ = EV_READ;
@@ -101,6 +117,8 @@ bool Connection::on_readable() {
   yielded_ = false;
   process_input();
   if (state_ == State::kClosing) return false;
+  // TLS may hold decrypted input the socket will not announce again.
+  if (transport_ && transport_->has_buffered_input()) event_active(event_, EV_READ, 0);
   return flush_output();
 }
 
@@ -118,7 +136,7 @@ void Connection::ensure_input_capacity(std::size_t bytes) {
   if (input_.empty()) input_ = worker_.buffers().take();
   if (input_.size() - input_start_ >= bytes) return;
   compact_input();
-  if (input_.size() < bytes) input_.resize(bytes);
+  if (input_.size() < bytes) worker_.buffers().grow(input_, bytes);
 }
 
 bool Connection::read_from_socket() {
@@ -126,10 +144,15 @@ bool Connection::read_from_socket() {
   if (input_end_ == input_.size()) {
     compact_input();
     // Still full: one request is larger than the buffer (a long multi-get line).
-    if (input_end_ == input_.size()) input_.resize(input_.size() * 2);
+    if (input_end_ == input_.size()) {
+      if (input_.size() >= kMaxRequestLineBytes) return false;
+      worker_.buffers().grow(input_, std::min(input_.size() * 2, kMaxRequestLineBytes));
+    }
   }
   for (;;) {
-    ssize_t n = ::read(fd_, input_.data() + input_end_, input_.size() - input_end_);
+    char* into = input_.data() + input_end_;
+    const std::size_t room = input_.size() - input_end_;
+    ssize_t n = transport_ ? transport_->read(into, room) : ::read(fd_, into, room);
     if (n > 0) {
       input_end_ += static_cast<std::size_t>(n);
       worker_.stats().bytes_read.add(static_cast<uint64_t>(n));
@@ -142,6 +165,9 @@ bool Connection::read_from_socket() {
 }
 
 void Connection::process_input() {
+  if (framing_ == Framing::kUndecided) choose_framing();
+  if (framing_ == Framing::kBinary) return process_binary_input();
+  if (framing_ == Framing::kAsciiAuth && !process_ascii_auth_input()) return;
   uint32_t budget = worker_.server().settings().reqs_per_event;
   bool processed_any = false;
   while (input_start_ < input_end_) {
@@ -154,14 +180,26 @@ void Connection::process_input() {
       continue;
     }
     if (pending.size() < need_bytes_) break;
-    if (budget == 0) {
-      // -R: yield to the worker's other connections and come back on the next loop turn.
-      worker_.stats().conn_yields.add();
+    if (budget == 0 || output_.owned_bytes() >= kOutputPauseBytes) {
+      // -R: yield to the worker's other connections and come back on the next loop turn. Also
+      // when enough replies are queued: they go out first, so a client that pipelines without
+      // reading is held to kOutputPauseBytes (flush_output stops reading while it blocks).
+      if (budget == 0) worker_.stats().conn_yields.add();
       yielded_ = true;
       event_active(event_, EV_READ, 0);
       break;
     }
     need_bytes_ = 0;
+    if (const MetaStep step = process_meta_input(pending); step != MetaStep::kNotMeta) {
+      if (step == MetaStep::kNeedMore) break;
+      processed_any = true;
+      --budget;
+      if (step == MetaStep::kClose) {
+        state_ = State::kClosing;
+        return;
+      }
+      continue;
+    }
     TextParseResult parsed = protocol::parse_command_line(pending);
     if (parsed.status == ParseStatus::kNeedMore) break;
     processed_any = true;
@@ -180,7 +218,7 @@ void Connection::process_input() {
     if (protocol::is_storage_command(request.command)) {
       const std::size_t value_length = request.value_length;
       if (!fits_memcached_item_limit(worker_.server().settings(), request.key.size(),
-                                     value_length) ||
+                                     value_length, request.flags) ||
           !worker_.server().cache().item_size_ok(request.key.size(), value_length)) {
         executor_.reply_too_large(request, output_);
         input_start_ += consumed;
@@ -188,6 +226,20 @@ void Connection::process_input() {
         continue;
       }
       const std::size_t total = consumed + value_length + 2;
+      if (pending.size() < total && total > input_.size() &&
+          worker_.buffers().oversize_bytes() + total >
+              value_buffer_budget(worker_.server().settings())) {
+        // memcached allocates the item before reading its value and, when -m cannot hold it,
+        // answers this and swallows the value; Kioku buffers values outside -m, so it bounds
+        // what one worker's connections may hold in flight the same way.
+        if (!request.noreply) output_.append("SERVER_ERROR out of memory storing object\r\n");
+        if (request.command == protocol::TextCommand::kSet) {
+          worker_.server().cache().remove(request.key);  // as memcached: no stale value
+        }
+        input_start_ += consumed;
+        swallow_bytes_ = uint64_t{value_length} + 2;
+        continue;
+      }
       if (pending.size() < total) {
         need_bytes_ = total;
         ensure_input_capacity(total);
@@ -205,7 +257,17 @@ void Connection::process_input() {
     } else {
       input_start_ += consumed;
     }
-    if (executor_.execute(request, output_) == ExecuteOutcome::kCloseAfterWrite) {
+    if (worker_.server().verbosity() > 2) {  // -vvv: every command, as memcached -vv
+      std::string_view label = command_label(static_cast<std::size_t>(request.command));
+      std::string_view key =
+          protocol::is_retrieval_command(request.command) ? request.keys : request.key;
+      log_line(LogLevel::kDebug, "<%d %.*s %.*s", fd_, static_cast<int>(label.size()),
+               label.data(), static_cast<int>(key.size()), key.data());
+    }
+    const uint64_t started_ns = CommandLatency::now_ns();
+    const ExecuteOutcome outcome = executor_.execute(request, output_);
+    worker_.latency().record(request.command, CommandLatency::now_ns() - started_ns);
+    if (outcome == ExecuteOutcome::kCloseAfterWrite) {
       close_after_write_ = true;
       input_start_ = input_end_ = 0;
       break;
@@ -222,7 +284,7 @@ void Connection::process_input() {
 bool Connection::flush_output() {
   if (!output_.empty()) {
     std::size_t written = 0;
-    WriteStatus status = output_.write_to(fd_, worker_.iov_scratch(), &written);
+    WriteStatus status = output_.write_to(fd_, worker_.iov_scratch(), &written, transport_.get());
     worker_.stats().bytes_written.add(written);
     if (status == WriteStatus::kError) return false;
     if (status == WriteStatus::kWouldBlock) {
@@ -237,7 +299,9 @@ bool Connection::flush_output() {
     state_ = State::kReading;
     set_interest(EV_READ);
     // Requests that arrived while we were blocked are already buffered.
-    if (input_end_ > input_start_) event_active(event_, EV_READ, 0);
+    if (input_end_ > input_start_ || (transport_ && transport_->has_buffered_input())) {
+      event_active(event_, EV_READ, 0);
+    }
   }
   return true;
 }

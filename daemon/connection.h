@@ -11,11 +11,15 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
+#include "daemon/binary_executor.h"
 #include "daemon/executor.h"
+#include "daemon/meta_executor.h"
 #include "daemon/output_queue.h"
+#include "daemon/transport.h"
 
 namespace kioku::daemon {
 
@@ -57,6 +61,9 @@ class Connection {
   void set_interest(short events);
   void compact_input();
   void ensure_input_capacity(std::size_t bytes);
+  // Meta commands (connection_meta.cc): consumes one meta request from `pending` if it is one.
+  enum class MetaStep : uint8_t { kNotMeta, kNeedMore, kDone, kClose };
+  MetaStep process_meta_input(std::string_view pending);
 
   Worker& worker_;
   int fd_;
@@ -78,6 +85,19 @@ class Connection {
 
   OutputQueue output_;
   Executor executor_;
+
+  // --- Protocol choice (-B, -S, -Y): daemon/connection_binary.cc, connection_ascii_auth.cc.
+  // kUndecided until the first byte arrives; then fixed for the connection's life, except that
+  // kAsciiAuth becomes kText once a -Y "set" authenticates.
+  enum class Framing : uint8_t { kUndecided, kText, kBinary, kAsciiAuth };
+  void choose_framing();
+  void process_binary_input();
+  // False while the connection is still unauthenticated (nothing more to parse now).
+  bool process_ascii_auth_input();
+  Framing framing_ = Framing::kUndecided;
+  std::unique_ptr<BinaryExecutor> binary_executor_;  // created when binary is chosen
+  MetaExecutor meta_executor_;
+  std::unique_ptr<Transport> transport_;  // TLS (-Z); null for plain TCP and unix sockets
 };
 
 }  // namespace kioku::daemon

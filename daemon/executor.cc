@@ -4,7 +4,9 @@
 #include <array>
 #include <charconv>
 #include <cstdio>
+#include <ctime>
 
+#include "daemon/connection_limits.h"
 #include "daemon/engine_admin.h"
 #include "daemon/version.h"
 #include "protocol/text_composer.h"
@@ -54,7 +56,7 @@ ExecuteOutcome Executor::execute(const TextRequest& request, OutputQueue& out) {
     case TextCommand::kGets:
     case TextCommand::kGat:
     case TextCommand::kGats:
-      retrieve(request, out);
+      if (!retrieve(request, out)) return ExecuteOutcome::kCloseAfterWrite;
       break;
     case TextCommand::kSet:
     case TextCommand::kAdd:
@@ -109,6 +111,19 @@ ExecuteOutcome Executor::execute(const TextRequest& request, OutputQueue& out) {
       break;
     case TextCommand::kQuit:
       return ExecuteOutcome::kCloseAfterWrite;
+    case TextCommand::kConfigGet:
+      out.append(request.key == "cluster" ? control_.cluster_config().get_reply()
+                                          : std::string("END\r\n"));
+      break;
+    case TextCommand::kConfigSet:
+      if (request.key != "cluster") {
+        reply(request, out, "ERROR\r\n");
+      } else if (control_.cluster_config().set(request.value)) {
+        reply(request, out, protocol::kStored);
+      } else {
+        reply(request, out, "CLIENT_ERROR bad cluster configuration\r\n");
+      }
+      break;
     case TextCommand::kShutdown:
       if (!settings_.shutdown_command) {
         out.append("ERROR: shutdown not enabled\r\n");
@@ -133,23 +148,49 @@ ExecuteOutcome Executor::execute(const TextRequest& request, OutputQueue& out) {
     case TextCommand::kSlabs:
       execute_slabs(cache_, request.arguments, out);
       break;
+    case TextCommand::kWatch: {
+      // The connection turns into an event stream: the hub takes a duplicate of the socket
+      // (and answers OK on it); this connection then closes its own descriptor.
+      uint32_t flags = 0;
+      if (watch_ == nullptr || client_fd_ < 0 ||
+          !WatchHub::parse_flags(request.arguments, &flags)) {
+        out.append(protocol::kError);
+        break;
+      }
+      if (!watch_->add_watcher_of(client_fd_, flags)) {
+        out.append("SERVER_ERROR cannot watch\r\n");
+        break;
+      }
+      return ExecuteOutcome::kCloseAfterWrite;
+    }
+    case TextCommand::kRefreshCerts:
+      control_.refresh_certs(out);
+      break;
   }
   return ExecuteOutcome::kContinue;
 }
 
-void Executor::retrieve(const TextRequest& request, OutputQueue& out) {
+bool Executor::retrieve(const TextRequest& request, OutputQueue& out) {
   const bool touch = request.command == TextCommand::kGat || request.command == TextCommand::kGats;
   const bool with_cas =
       request.command == TextCommand::kGets || request.command == TextCommand::kGats;
   protocol::KeyIterator keys(request.keys);
   std::string_view key;
   while (keys.next(&key)) {
+    if (out.owned_bytes() > kMaxReplyOwnedBytes) {
+      out.append("SERVER_ERROR out of memory writing get response\r\n");
+      return false;
+    }
     slab::ItemRef item = touch ? cache_.get_and_touch(key, request.exptime) : cache_.get(key);
     if (touch) {
       stats_.touch_cmds.add();
       (item ? stats_.touch_hits : stats_.touch_misses).add();
     }
     stats_.get_cmds.add();
+    if (watched(kWatchFetchers)) [[unlikely]] {
+      watch_->item_get(key, item ? "found" : "not_found", item ? item.slab_class() : 0,
+                       client_fd_, item ? item.value().size() : 0);
+    }
     if (!item) {
       stats_.get_misses.add();
       continue;
@@ -164,6 +205,7 @@ void Executor::retrieve(const TextRequest& request, OutputQueue& out) {
     out.append(protocol::kCrlf);
   }
   out.append(protocol::kEnd);
+  return true;
 }
 
 void Executor::store(const TextRequest& request, OutputQueue& out) {
@@ -171,6 +213,7 @@ void Executor::store(const TextRequest& request, OutputQueue& out) {
   const slab::StoreMode mode = store_mode(request.command);
   slab::StoreResult result = cache_.store(mode, request.key, request.flags, request.exptime,
                                           request.value, request.cas_unique);
+  if (watched(kWatchMutations)) [[unlikely]] log_mutation(request, result);
   switch (result) {
     case slab::StoreResult::kStored:
       if (mode == slab::StoreMode::kCas) stats_.cas_hits.add();
@@ -196,6 +239,21 @@ void Executor::store(const TextRequest& request, OutputQueue& out) {
       reply(request, out, protocol::kOutOfMemory);
       break;
   }
+}
+
+void Executor::log_mutation(const TextRequest& request, slab::StoreResult result) {
+  static constexpr const char* kStatus[] = {"stored",    "not_stored", "exists",
+                                            "not_found", "too_large",  "no_memory"};
+  static constexpr const char* kCommand[] = {"set",    "add",     "replace",
+                                             "append", "prepend", "cas"};
+  constexpr int64_t kRelativeLimit = 60 * 60 * 24 * 30;  // memcached: larger is a unix time
+  int64_t ttl = request.exptime;
+  if (ttl < 0) ttl = -1;
+  if (ttl > kRelativeLimit) ttl = std::max<int64_t>(ttl - std::time(nullptr), -1);
+  // clsid is 0: the cache does not report which class took the item.
+  watch_->item_store(request.key, kStatus[static_cast<int>(result)],
+                     kCommand[static_cast<int>(store_mode(request.command))], ttl, 0,
+                     client_fd_, request.value.size());
 }
 
 void Executor::reply_too_large(const TextRequest& request, OutputQueue& out) {

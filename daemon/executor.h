@@ -6,9 +6,11 @@
 
 #include <cstdint>
 
+#include "daemon/cluster_config.h"
 #include "daemon/output_queue.h"
 #include "daemon/settings.h"
 #include "daemon/thread_stats.h"
+#include "daemon/watch_hub.h"
 #include "protocol/text_parser.h"
 #include "slab/cache.h"
 
@@ -24,6 +26,11 @@ class ServerControl {
   virtual void reset_stats() = 0;
   virtual void request_shutdown() = 0;
   virtual void set_verbosity(int level) = 0;
+  // The `watch` streams; nullptr where there are none (unit tests).
+  virtual WatchHub* watch_hub() { return nullptr; }
+  virtual ClusterConfig& cluster_config() = 0;
+  // "refresh_certs": reloads the TLS certificates and appends the reply.
+  virtual void refresh_certs(OutputQueue& out) = 0;
 };
 
 enum class ExecuteOutcome : uint8_t {
@@ -35,24 +42,36 @@ class Executor {
  public:
   Executor(const Settings& settings, slab::Cache& cache, ThreadStats& stats,
            ServerControl& control)
-      : settings_(settings), cache_(cache), stats_(stats), control_(control) {}
+      : settings_(settings), cache_(cache), stats_(stats), control_(control),
+        watch_(control.watch_hub()) {}
 
   ExecuteOutcome execute(const protocol::TextRequest& request, OutputQueue& out);
+
+  // The client socket, for `watch` (its fd becomes a watcher) and the events' cfd= field.
+  void set_client_fd(int fd) { client_fd_ = fd; }
+  // Whether anybody watches `flag`: one relaxed load (nothing else when nobody does).
+  bool watched(WatchFlag flag) const {
+    return watch_ != nullptr && (watch_->mask() & flag) != 0;
+  }
 
   // Replies for a storage command refused before its value is read (too large).
   void reply_too_large(const protocol::TextRequest& request, OutputQueue& out);
 
  private:
-  void retrieve(const protocol::TextRequest& request, OutputQueue& out);
+  // False when the reply outgrew kMaxReplyOwnedBytes and was cut short with a SERVER_ERROR.
+  bool retrieve(const protocol::TextRequest& request, OutputQueue& out);
   void store(const protocol::TextRequest& request, OutputQueue& out);
   void arithmetic(const protocol::TextRequest& request, OutputQueue& out);
   void stats(const protocol::TextRequest& request, OutputQueue& out);
   void cache_memlimit(const protocol::TextRequest& request, OutputQueue& out);
+  void log_mutation(const protocol::TextRequest& request, slab::StoreResult result);
 
   const Settings& settings_;
   slab::Cache& cache_;
   ThreadStats& stats_;
   ServerControl& control_;
+  WatchHub* watch_;
+  int client_fd_ = -1;
 };
 
 // Writes "STAT name value\r\n" lines.

@@ -15,6 +15,10 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "daemon/log.h"
+#include "daemon/metrics_server.h"
+#include "daemon/sasl_server.h"
+#include "daemon/exposure_warning.h"
 #include "daemon/server.h"
 #include "daemon/settings.h"
 
@@ -86,6 +90,7 @@ int main(int argc, char** argv) {
     }
   }
   if (!raise_file_limit(settings)) return EXIT_FAILURE;
+  if (!kioku::daemon::open_log_file(settings.log_file)) return EXIT_FAILURE;
   std::signal(SIGPIPE, SIG_IGN);
   evthread_use_pthreads();
 
@@ -106,13 +111,35 @@ int main(int argc, char** argv) {
     setsid();
   }
 
+  if (settings.sasl && !kioku::daemon::start_sasl_server()) {
+    std::fprintf(stderr, "Error initializing sasl.\n");
+    return EXIT_FAILURE;
+  }
+
+  // A stop signal that arrives while we start up (clients may connect as soon as the port is
+  // bound; -k can take a while) waits until the event loop handles it, instead of killing
+  // the process. Threads started from here on inherit the mask, so only main gets signals.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  for (int signo : {SIGTERM, SIGINT, SIGUSR1, SIGHUP}) sigaddset(&stop_signals, signo);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
   kioku::daemon::Server server(settings);
   // Bind before dropping privileges (ports below 1024 need root).
   if (!server.listen()) return EXIT_FAILURE;
+  kioku::daemon::MetricsServer metrics(server);
+  if (!settings.metrics_listen.empty() && !metrics.listen(settings.metrics_listen)) {
+    return EXIT_FAILURE;
+  }
+  if (std::string warning = kioku::daemon::exposure_warning(settings); !warning.empty()) {
+    std::fputs(warning.c_str(), stderr);
+  }
   if (!drop_privileges(settings)) return EXIT_FAILURE;
+  // Before -d's parent exits, so that "kiokud -d -P FILE && cat FILE" finds it.
+  if (!settings.pid_file.empty() && !write_pid_file(settings.pid_file)) return EXIT_FAILURE;
   if (settings.daemonize) {
     if (chdir("/") != 0) return EXIT_FAILURE;
-    if (settings.verbose == 0) {
+    if (settings.verbose == 0 && settings.log_file.empty()) {
       int null_fd = open("/dev/null", O_RDWR);
       if (null_fd >= 0) {
         dup2(null_fd, STDIN_FILENO);
@@ -125,11 +152,12 @@ int main(int argc, char** argv) {
     [[maybe_unused]] ssize_t n = write(ready_pipe[1], &ok, 1);
     close(ready_pipe[1]);
   }
-  if (!settings.pid_file.empty() && !write_pid_file(settings.pid_file)) return EXIT_FAILURE;
   if (settings.lock_memory && mlockall(MCL_CURRENT | MCL_FUTURE) != 0) {
     std::fprintf(stderr, "kiokud: warning: -k failed to lock down all paged memory\n");
   }
+  metrics.start();
   int status = server.run();
+  metrics.stop();
   if (!settings.pid_file.empty()) unlink(settings.pid_file.c_str());
   return status;
 }

@@ -15,7 +15,7 @@ namespace {
 char* OutputQueue::reserve(std::size_t capacity) {
   if (bytes_.empty()) bytes_ = pool_.take();
   if (bytes_used_ + capacity > bytes_.size()) {
-    bytes_.resize(std::max(bytes_.size() * 2, bytes_used_ + capacity));
+    pool_.grow(bytes_, std::max(bytes_.size() * 2, bytes_used_ + capacity));
   }
   return bytes_.data() + bytes_used_;
 }
@@ -44,6 +44,15 @@ void OutputQueue::append(std::string_view bytes) {
   commit(bytes.size());
 }
 
+void OutputQueue::copy_pending(std::string* out) const {
+  for (std::size_t i = next_segment_; i < segments_.size(); ++i) {
+    const Segment& s = segments_[i];
+    const char* base = s.data != nullptr ? s.data : bytes_.data() + s.offset;
+    const std::size_t skip = i == next_segment_ ? segment_offset_ : 0;
+    out->append(base + skip, s.length - skip);
+  }
+}
+
 void OutputQueue::append_value(slab::ItemRef item) {
   std::string_view value = item.value();
   if (value.size() < kZeroCopyThreshold) {
@@ -55,7 +64,8 @@ void OutputQueue::append_value(slab::ItemRef item) {
   pins_.push_back(std::move(item));
 }
 
-WriteStatus OutputQueue::write_to(int fd, std::span<iovec> iov, std::size_t* written) {
+WriteStatus OutputQueue::write_to(int fd, std::span<iovec> iov, std::size_t* written,
+                                  Transport* transport) {
   *written = 0;
   while (!empty()) {
     std::size_t count = 0;
@@ -70,7 +80,8 @@ WriteStatus OutputQueue::write_to(int fd, std::span<iovec> iov, std::size_t* wri
     msghdr message{};
     message.msg_iov = iov.data();
     message.msg_iovlen = count;
-    ssize_t n = ::sendmsg(fd, &message, MSG_NOSIGNAL);
+    ssize_t n = transport != nullptr ? transport->writev(iov.data(), count)
+                                     : ::sendmsg(fd, &message, MSG_NOSIGNAL);
     if (n < 0) {
       if (errno == EINTR) continue;
       if (errno == EAGAIN || errno == EWOULDBLOCK) return WriteStatus::kWouldBlock;
@@ -109,6 +120,15 @@ void OutputQueue::reset_if_drained() {
 void OutputQueue::clear() {
   next_segment_ = segments_.size();
   reset_if_drained();
+}
+
+void OutputQueue::copy_to(std::string* text) const {
+  for (std::size_t i = next_segment_; i < segments_.size(); ++i) {
+    const Segment& segment = segments_[i];
+    const char* data = segment.data != nullptr ? segment.data : bytes_.data() + segment.offset;
+    const std::size_t skip = i == next_segment_ ? segment_offset_ : 0;
+    text->append(data + skip, segment.length - skip);
+  }
 }
 
 }  // namespace kioku::daemon

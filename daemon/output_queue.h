@@ -11,10 +11,12 @@
 #include <cstddef>
 #include <cstdint>
 #include <span>
+#include <string>
 #include <string_view>
 #include <vector>
 
 #include "daemon/buffer_pool.h"
+#include "daemon/transport.h"
 #include "slab/cache.h"
 
 namespace kioku::daemon {
@@ -28,6 +30,9 @@ class OutputQueue {
   static constexpr std::size_t kZeroCopyThreshold = 256;
 
   explicit OutputQueue(BufferPool& pool) : pool_(pool) {}
+  ~OutputQueue() { clear(); }  // the buffer goes back to the pool, which counts its size
+  OutputQueue(const OutputQueue&) = delete;
+  OutputQueue& operator=(const OutputQueue&) = delete;
 
   void append(std::string_view bytes);
   // Appends a composed piece of at most `capacity` bytes: returns where to write it; commit()
@@ -39,12 +44,25 @@ class OutputQueue {
 
   bool empty() const { return segments_.size() == next_segment_; }
   std::size_t pending_bytes() const { return pending_bytes_; }
+  // Memory this queue holds for its pending replies: composed bytes and per-segment bookkeeping,
+  // not the pinned values (those are cache memory). What the connection limits bound.
+  std::size_t owned_bytes() const {
+    return bytes_used_ + (segments_.size() - next_segment_) * sizeof(Segment) +
+           pins_.size() * sizeof(slab::ItemRef);
+  }
 
   // Writes as much as the socket takes; *written gets the byte count. `scratch` holds the
   // iovecs of one sendmsg (a worker-wide array: writes never interleave on one thread).
-  WriteStatus write_to(int fd, std::span<iovec> scratch, std::size_t* written);
+  // With a transport (TLS) the bytes go through it instead of sendmsg on `fd`.
+  WriteStatus write_to(int fd, std::span<iovec> scratch, std::size_t* written,
+                       Transport* transport = nullptr);
+  // Appends a copy of every pending byte to *out (stats re-framing; not for hot paths).
+  void copy_pending(std::string* out) const;
   // Drops everything (connection closing).
   void clear();
+  // Appends the pending bytes to *text without consuming them (the metrics endpoint reads
+  // "stats" output this way, so /metrics and stats cannot disagree).
+  void copy_to(std::string* text) const;
 
  private:
   struct Segment {

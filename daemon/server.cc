@@ -21,6 +21,8 @@
 #include <ctime>
 
 #include "daemon/engine_admin.h"
+#include "daemon/log.h"
+#include "daemon/systemd_notify.h"
 #include "daemon/version.h"
 #include "protocol/text_composer.h"
 
@@ -42,6 +44,7 @@ slab::CacheConfig cache_config(const Settings& s, int64_t started) {
   if (s.hashpower_init != 0) config.hashpower_init = s.hashpower_init;
   config.process_started = started;
   copy_engine_options(s.engine, &config);
+  config.large_pages = s.large_pages;
   return config;
 }
 
@@ -65,9 +68,17 @@ double seconds(const timeval& tv) { return static_cast<double>(tv.tv_sec) + tv.t
 
 }  // namespace
 
-Server::Server(const Settings& settings) : settings_(settings) {
+Server::Server(const Settings& settings)
+    : settings_(settings), cluster_config_(settings.cluster_nodes) {
   started_ = std::time(nullptr);
-  cache_ = std::make_unique<slab::Cache>(cache_config(settings, started_ - kProcessStartSlack));
+  slab::CacheConfig config = cache_config(settings, started_ - kProcessStartSlack);
+  config.on_evict = [](void* hub_ptr, const slab::CacheConfig::EvictedItem& item) {
+    auto* hub = static_cast<WatchHub*>(hub_ptr);
+    if ((hub->mask() & kWatchEvictions) == 0) return;
+    hub->eviction(item.key, item.fetched, item.ttl, item.last_access, item.slab_class, item.size);
+  };
+  config.on_evict_context = &watch_hub_;
+  cache_ = std::make_unique<slab::Cache>(config);
   cache_->tick(started_);
   verbosity_.store(settings.verbose);
   base_.reset(event_base_new());
@@ -88,6 +99,14 @@ Server::~Server() {
 
 bool Server::listen() {
   if (!settings_.unix_socket.empty()) return listen_unix();
+  if (settings_.ssl) {
+    std::string error;
+    tls_ = TlsContext::create(settings_, &error);
+    if (!tls_) {
+      std::fprintf(stderr, "kiokud: %s\n", error.c_str());
+      return false;
+    }
+  }
   if (settings_.listen.empty()) return listen_tcp("");
   for (const std::string& host : settings_.listen) {
     if (!listen_tcp(host)) return false;
@@ -204,8 +223,27 @@ int Server::run() {
     event_add(ev.get(), nullptr);
     signal_events_.push_back(std::move(ev));
   }
+  EventPtr hangup(evsignal_new(base_.get(), SIGHUP, &Server::on_hangup, this));
+  event_add(hangup.get(), nullptr);
+  signal_events_.push_back(std::move(hangup));
+  // main() blocked these during start-up; from now on the loop handles them (a pending one
+  // is delivered at once).
+  sigset_t handled;
+  sigemptyset(&handled);
+  for (int signo : {SIGTERM, SIGINT, SIGUSR1, SIGHUP}) sigaddset(&handled, signo);
+  pthread_sigmask(SIG_UNBLOCK, &handled, nullptr);
   // The shutdown command arrives on a worker thread; it wakes the main loop through this.
   shutdown_event_.reset(event_new(base_.get(), -1, 0, &Server::on_signal, this));
+  serving_.store(true, std::memory_order_release);
+  if (verbosity() > 0) {
+    for (const auto& listener : listeners_) {
+      log_line(LogLevel::kInfo, "listening on %s", listener.name.c_str());
+    }
+    log_line(LogLevel::kInfo, "kiokud %s ready: %u worker threads, %zu MB of item memory",
+             KIOKU_VERSION, settings_.threads, settings_.memory_limit >> 20);
+  }
+  // Every listener is bound (listen()) and accepting, and the workers run: tell systemd.
+  notify_ready(curr_connections_.load(), cache_->stats().curr_items);
 
   event_base_dispatch(base_.get());
 
@@ -227,7 +265,7 @@ void Server::accept_from(int listen_fd) {
     if (fd < 0) {
       if (errno == EINTR || errno == ECONNABORTED) continue;
       if (errno == EMFILE || errno == ENFILE) {
-        std::fprintf(stderr, "kiokud: too many open files, accepting later\n");
+        log_line(LogLevel::kWarning, "too many open files, accepting later");
       }
       return;
     }
@@ -254,6 +292,15 @@ void Server::accept_from(int listen_fd) {
 void Server::on_clock(evutil_socket_t, short, void* arg) {
   auto* self = static_cast<Server*>(arg);
   self->cache_->tick(std::time(nullptr));
+  constexpr unsigned kStatusEverySeconds = 5;
+  if (notify_enabled() && ++self->clock_ticks_ % kStatusEverySeconds == 0) {
+    notify_status(self->curr_connections_.load(), self->cache_->stats().curr_items);
+  }
+}
+
+void Server::on_hangup(evutil_socket_t, short, void*) {
+  // logrotate moved the file: write to a fresh one under the configured name.
+  if (!reopen_log_file()) log_line(LogLevel::kError, "could not reopen the log file");
 }
 
 void Server::on_signal(evutil_socket_t, short, void* arg) {
@@ -261,7 +308,8 @@ void Server::on_signal(evutil_socket_t, short, void* arg) {
 }
 
 void Server::begin_shutdown() {
-  if (verbosity() > 0) std::fprintf(stderr, "kiokud: shutting down\n");
+  if (verbosity() > 0) log_line(LogLevel::kNotice, "shutting down: draining connections");
+  notify_stopping();
   // Stop accepting first, then let workers finish what they have queued.
   for (auto& listener : listeners_) listener.event.reset();
   event_base_loopbreak(base_.get());
@@ -289,6 +337,19 @@ void Server::reset_stats() {
   baseline_ = now;
   total_connections_baseline_ = total_connections_.load();
   rejected_connections_baseline_ = rejected_connections_.load();
+  if (tls_) tls_->reset_stats();
+}
+
+void Server::refresh_certs(OutputQueue& out) {
+  // memcached answers "OK", or its error message as the whole line.
+  std::string error;
+  if (tls_ == nullptr) {
+    out.append("ERROR\r\n");
+  } else if (tls_->refresh(&error)) {
+    out.append("OK\r\n");
+  } else {
+    out.append(error + "\r\n");
+  }
 }
 
 void Server::write_general_stats(OutputQueue& out) {
@@ -326,7 +387,7 @@ void Server::write_general_stats(OutputQueue& out) {
   append_stat(out, "cmd_set", t.set_cmds);
   append_stat(out, "cmd_flush", t.flush_cmds);
   append_stat(out, "cmd_touch", t.touch_cmds);
-  append_stat(out, "cmd_meta", 0);
+  append_stat(out, "cmd_meta", t.meta_cmds);
   append_stat(out, "get_hits", t.get_hits);
   append_stat(out, "get_misses", t.get_misses);
   append_stat(out, "get_expired", c.get_expired);
@@ -344,8 +405,8 @@ void Server::write_general_stats(OutputQueue& out) {
   append_stat(out, "touch_misses", t.touch_misses);
   append_stat(out, "store_too_large", t.store_too_large);
   append_stat(out, "store_no_memory", t.store_no_memory);
-  append_stat(out, "auth_cmds", 0);
-  append_stat(out, "auth_errors", 0);
+  append_stat(out, "auth_cmds", t.auth_cmds);
+  append_stat(out, "auth_errors", t.auth_errors);
   append_stat(out, "bytes_read", t.bytes_read);
   append_stat(out, "bytes_written", t.bytes_written);
   append_stat(out, "limit_maxbytes", c.limit_maxbytes);
@@ -370,6 +431,7 @@ void Server::write_general_stats(OutputQueue& out) {
   append_stat(out, "reclaimed", c.reclaimed);
   append_engine_item_stats(*cache_, out);
   append_stat(out, "total_malloced", c.total_malloced);
+  if (tls_) tls_->write_stats(out, now);
 
 }
 
@@ -403,15 +465,21 @@ void Server::write_settings_stats(OutputQueue& out) {
   append_stat(out, "cas_enabled", s.use_cas ? "yes" : "no");
   append_stat(out, "tcp_backlog", s.backlog);
   append_stat(out, "binding_protocol", binding_protocol_name(s.protocol));
-  append_stat(out, "auth_enabled_sasl", "no");
-  append_stat(out, "auth_enabled_ascii", "no");
+  append_stat(out, "auth_enabled_sasl", s.sasl ? "yes" : "no");
+  // memcached shows the -Y file's path here when ascii auth is on.
+  append_stat(out, "auth_enabled_ascii",
+              s.auth_file.empty() ? std::string_view("no") : std::string_view(s.auth_file));
   append_stat(out, "item_size_max", static_cast<uint64_t>(s.item_size_max));
   append_stat(out, "maxconns_fast", s.maxconns_fast ? "yes" : "no");
   append_stat(out, "hashpower_init", s.hashpower_init);
   append_engine_settings(*cache_, out);
   append_stat(out, "flush_enabled", s.flush_enabled ? "yes" : "no");
   append_stat(out, "idle_timeout", s.idle_timeout);
-  append_stat(out, "ssl_enabled", "no");
+  if (tls_) {
+    tls_->write_settings(out);
+  } else {
+    append_stat(out, "ssl_enabled", "no");
+  }
   for (const std::string& option : s.extended) append_stat(out, "extended_option", option);
 
 }

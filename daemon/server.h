@@ -16,6 +16,7 @@
 
 #include "daemon/executor.h"
 #include "daemon/settings.h"
+#include "daemon/tls.h"
 #include "daemon/thread_stats.h"
 #include "daemon/worker.h"
 #include "slab/cache.h"
@@ -34,7 +35,13 @@ class Server final : public ServerControl {
 
   const Settings& settings() const { return settings_; }
   slab::Cache& cache() { return *cache_; }
+  // The TLS context with -Z (TCP connections only), else nullptr.
+  TlsContext* tls() { return tls_.get(); }
   int verbosity() const { return verbosity_.load(std::memory_order_relaxed); }
+  // For readers on other threads (the metrics endpoint): workers live until run() returns.
+  // Valid (and no longer resized) once serving() is true.
+  const std::vector<std::unique_ptr<Worker>>& workers() const { return workers_; }
+  bool serving() const { return serving_.load(std::memory_order_acquire); }
 
   // Connection accounting, called by workers.
   void connection_closed() { curr_connections_.fetch_sub(1, std::memory_order_relaxed); }
@@ -46,6 +53,9 @@ class Server final : public ServerControl {
   void reset_stats() override;
   void request_shutdown() override;
   void set_verbosity(int level) override;
+  WatchHub* watch_hub() override { return &watch_hub_; }
+  ClusterConfig& cluster_config() override { return cluster_config_; }
+  void refresh_certs(OutputQueue& out) override;
 
  private:
   struct Listener {
@@ -59,12 +69,15 @@ class Server final : public ServerControl {
   static void on_accept(evutil_socket_t fd, short what, void* arg);
   static void on_clock(evutil_socket_t fd, short what, void* arg);
   static void on_signal(evutil_socket_t fd, short what, void* arg);
+  static void on_hangup(evutil_socket_t fd, short what, void* arg);
   void accept_from(int listen_fd);
   void begin_shutdown();
   StatsSnapshot totals();
 
   const Settings& settings_;
+  WatchHub watch_hub_;  // before cache_: the cache reports evictions to it
   std::unique_ptr<slab::Cache> cache_;
+  std::unique_ptr<TlsContext> tls_;
   EventBasePtr base_;
   std::vector<Listener> listeners_;
   std::vector<std::unique_ptr<Worker>> workers_;
@@ -73,12 +86,15 @@ class Server final : public ServerControl {
   std::vector<EventPtr> signal_events_;
   EventPtr shutdown_event_;
   int64_t started_ = 0;
+  unsigned clock_ticks_ = 0;  // for the periodic systemd STATUS= line
+  ClusterConfig cluster_config_;
 
   std::atomic<int> verbosity_{0};
   std::atomic<uint64_t> curr_connections_{0};
   std::atomic<uint64_t> total_connections_{0};
   std::atomic<uint64_t> rejected_connections_{0};
   std::atomic<bool> shutting_down_{false};
+  std::atomic<bool> serving_{false};  // workers_ built; other threads may read it
 
   std::mutex baseline_mutex_;
   StatsSnapshot baseline_;  // "stats reset" subtracts this

@@ -10,8 +10,8 @@
 #include <cstdio>
 #include <thread>
 
+#include "daemon/cluster_config.h"
 #include "daemon/engine_admin.h"
-
 #include "daemon/version.h"
 
 namespace kioku::daemon {
@@ -153,32 +153,56 @@ ParseOutcome parse_settings(int argc, char** argv, Settings* s) {
   app.add_flag("-k,--lock-memory", s->lock_memory, "lock down all paged memory");
   app.add_flag("-v,--verbose", verbose, "verbose (-vv: very verbose, -vvv: extremely)");
   app.add_flag("-V,--version", version, "print version and exit");
-  app.add_option("-P,--pidfile", s->pid_file, "save the PID in this file (with -d)");
+  app.add_option("-P,--pidfile", s->pid_file, "save the PID in this file (removed at exit)");
   app.add_option("-f,--slab-growth-factor", s->growth_factor, "chunk size growth factor");
   app.add_option("-n,--slab-min-size", s->chunk_size,
                  "minimum space allocated for key + value + flags");
-  app.add_flag("-L,--enable-largepages", s->large_pages, "try to use large memory pages");
+  app.add_flag("-L,--enable-largepages", s->large_pages,
+               "back item memory with huge pages where the kernel allows");
   app.add_option("-D", s->stat_prefix, "delimiter between key prefixes and IDs in stats");
   app.add_option("-t,--threads", s->threads, "worker threads (default: number of cores)");
   app.add_option("-R,--max-reqs-per-event", s->reqs_per_event,
                  "max requests processed per connection event, for fairness");
   app.add_flag("-C,--disable-cas", disable_cas, "disable use of CAS");
   app.add_option("-b,--listen-backlog", s->backlog, "TCP listen backlog");
-  app.add_option("-B,--protocol", protocol, "protocol: auto, ascii or binary");
+  app.add_option("-B,--protocol", protocol,
+                 "protocol: auto (each connection by its first byte), ascii or binary");
   app.add_option("-I,--max-item-size", item_size_max,
                  "max item size, k/m suffixes allowed (1k..1024m)");
-  app.add_flag("-S,--enable-sasl", s->sasl, "turn on SASL authentication (not supported yet)");
+  app.add_flag("-S,--enable-sasl", s->sasl,
+               "turn on SASL authentication (binary protocol; Cyrus SASL app \"memcached\", "
+               "config directory from $SASL_CONF_PATH)");
   app.add_flag("-A,--enable-shutdown", s->shutdown_command, "enable the ascii shutdown command");
   app.add_flag("-F,--disable-flush-all", disable_flush, "disable flush_all");
-  app.add_option("-Y,--auth-file", s->auth_file, "ascii authentication file (not supported yet)");
-  app.add_flag("-Z,--enable-ssl", s->ssl, "enable TLS (not supported yet)");
+  app.add_option("-Y,--auth-file", s->auth_file,
+                 "ascii authentication: a file of user:password lines; a connection "
+                 "authenticates with \"set <any> 0 0 <n>\\r\\nuser password\\r\\n\"");
+  app.add_flag("-Z,--enable-ssl", s->ssl,
+               "enable TLS on TCP (TLS 1.2+; -o ssl_chain_cert=,ssl_key=,ssl_ca_cert=,"
+               "ssl_verify_mode=,ssl_min_version=,ssl_ciphers=)");
   app.add_option("-o,--extended", extended, "comma separated memcached extended options");
+  // Operations. The config file takes the long option names ("memory-limit = 1024"); an
+  // option given on the command line wins over the file.
+  app.set_config("--config", "", "read options from this file (long names, name = value)")
+      ->check(CLI::ExistingFile);
+  app.allow_config_extras(CLI::config_extras_mode::error);  // a misspelt name fails the start
+  app.add_option("--log-file", s->log_file,
+                 "append log lines to this file instead of stderr (SIGHUP reopens it)");
+  app.add_option("--metrics-listen", s->metrics_listen,
+                 "serve Prometheus metrics at http://HOST:PORT/metrics (default: off)");
+  std::string cluster_nodes;
+  app.add_option("--cluster-nodes", cluster_nodes,
+                 "node list served to auto-discovery clients by \"config get cluster\": "
+                 "host:port or host|ip|port, comma separated");
 
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     int status = app.exit(e);
     return status == 0 ? ParseOutcome::kExitSuccess : ParseOutcome::kExitFailure;
+  }
+  if (auto* config = app.get_config_ptr(); config != nullptr && config->count() > 0) {
+    s->config_file = config->as<std::string>();
   }
   if (version) {
     std::printf("kiokud %s (memcached %s compatible)\n", KIOKU_VERSION, kMemcachedVersion);
@@ -250,9 +274,27 @@ ParseOutcome parse_settings(int argc, char** argv, Settings* s) {
       rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
     }
   }
-  if (s->sasl) return fail("SASL (-S) is not supported by this build of kiokud yet");
-  if (!s->auth_file.empty()) return fail("ascii authentication (-Y) is not supported yet");
-  if (s->ssl) return fail("TLS (-Z) is not supported by this build of kiokud yet");
+  std::string error_message;
+  if (!parse_cluster_nodes(cluster_nodes, &s->cluster_nodes, &error_message)) {
+    return fail("--cluster-nodes: " + error_message);
+  }
+  // As memcached: SASL means the binary protocol, ascii auth the text protocol.
+  const bool protocol_given = app.count("-B") > 0;
+  if (s->sasl) {
+    if (protocol_given && s->protocol != BindingProtocol::kBinary) {
+      return fail("ERROR: You cannot allow the ASCII protocol while using SASL.");
+    }
+    s->protocol = BindingProtocol::kBinary;
+  }
+  if (!s->auth_file.empty()) {
+    if (protocol_given && s->protocol == BindingProtocol::kBinary) {
+      return fail("ERROR: You cannot allow the BINARY protocol while using ascii "
+                  "authentication tokens.");
+    }
+    s->protocol = BindingProtocol::kAscii;
+    std::string error;
+    if (!load_auth_file(s->auth_file, &s->auth_users, &error)) return fail(error);
+  }
   if (s->udp_port != 0) return fail("UDP (-U) is not supported yet; use -U 0");
 
   s->evict_to_free = !disable_evictions;

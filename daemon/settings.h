@@ -16,6 +16,12 @@ namespace kioku::daemon {
 
 enum class BindingProtocol : uint8_t { kAuto, kAscii, kBinary };
 
+// One "user:password" line of the -Y file.
+struct AuthUser {
+  std::string user;
+  std::string password;
+};
+
 struct Settings {
   uint16_t port = 11211;                 // -p
   uint16_t udp_port = 0;                 // -U (UDP is off by default)
@@ -44,6 +50,7 @@ struct Settings {
   bool flush_enabled = true;             // -F turns off
   bool sasl = false;                     // -S
   std::string auth_file;                 // -Y
+  std::vector<AuthUser> auth_users;      // -Y file's entries, loaded once at start
   bool ssl = false;                      // -Z
   char stat_prefix = ':';                // -D
   // -o extended options that Kioku acts on.
@@ -53,6 +60,12 @@ struct Settings {
   bool maxconns_fast = true;
   slab::CacheConfig engine;              // memory engine -o options (daemon/engine_admin.h)
   std::vector<std::string> extended;     // every -o key[=value] as given, for "stats settings"
+  // Operations (Kioku's own long options).
+  std::string config_file;               // --config (CLI11 "name = value" file)
+  std::string log_file;                  // --log-file (stderr when empty; SIGHUP reopens it)
+  std::string metrics_listen;            // --metrics-listen HOST:PORT (empty: off)
+  // --cluster-nodes, normalised to "host|ip|port host|ip|port" (empty: config get answers END).
+  std::string cluster_nodes;
 };
 
 enum class ParseOutcome : uint8_t { kRun, kExitSuccess, kExitFailure };
@@ -65,5 +78,9 @@ ParseOutcome parse_settings(int argc, char** argv, Settings* settings);
 bool parse_size(const std::string& text, std::size_t* bytes);
 
 const char* binding_protocol_name(BindingProtocol protocol);
+
+// Reads a -Y file (one "user:password" per line; lines without a colon are skipped). False,
+// with *error set, when the file cannot be read or holds no user.
+bool load_auth_file(const std::string& path, std::vector<AuthUser>* users, std::string* error);
 
 }  // namespace kioku::daemon

@@ -44,7 +44,10 @@ class Counter {
   X(store_no_memory)             \
   X(bytes_read)                  \
   X(bytes_written)               \
-  X(conn_yields)
+  X(conn_yields)                 \
+  X(auth_cmds)                   \
+  X(auth_errors)                 \
+  X(meta_cmds)
 
 struct ThreadStats {
 #define KIOKU_DECLARE_COUNTER(name) Counter name;

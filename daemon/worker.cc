@@ -8,6 +8,7 @@
 #include <ctime>
 
 #include "daemon/connection.h"
+#include "daemon/log.h"
 #include "daemon/server.h"
 
 namespace kioku::daemon {
@@ -98,7 +99,10 @@ void Worker::accept_pending() {
     auto connection = std::make_unique<Connection>(*this, fd, std::move(peer));
     if (stopping_ || !connection->start()) continue;  // destructor closes the socket
     if (server_.verbosity() > 1) {
-      std::fprintf(stderr, "<%d new client connection\n", fd);
+      log_line(LogLevel::kDebug, "<%d new client connection", fd);
+    }
+    if ((server_.watch_hub()->mask() & kWatchConnEvents) != 0) {
+      server_.watch_hub()->conn_event("conn_new", connection->peer(), "", fd);
     }
     Connection* raw = connection.get();
     std::lock_guard lock(connections_mutex_);
@@ -130,7 +134,12 @@ void Worker::destroy(Connection* connection) {
     owned = std::move(it->second);
     connections_.erase(it);
   }
-  if (server_.verbosity() > 1) std::fprintf(stderr, "<%d connection closed.\n", owned->fd());
+  if (server_.verbosity() > 1) {
+    log_line(LogLevel::kDebug, "<%d connection closed.", owned->fd());
+  }
+  if ((server_.watch_hub()->mask() & kWatchConnEvents) != 0) {
+    server_.watch_hub()->conn_event("conn_close", owned->peer(), "normal", owned->fd());
+  }
   owned.reset();
   if (stopping_ && connections_.empty()) event_base_loopexit(base_.get(), nullptr);
 }
@@ -139,7 +148,9 @@ void Worker::write_conns_stats(OutputQueue& out) {
   std::lock_guard lock(connections_mutex_);
   const int64_t now = std::time(nullptr);
   char name[64];
-  for (auto& [raw, owned] : connections_) {
+  for (auto& entry : connections_) {
+    // Not a structured binding: clang 14 (the fuzz build) cannot capture one in a lambda.
+    const Connection* raw = entry.first;
     auto row = [&](const char* field, std::string_view value) {
       int n = std::snprintf(name, sizeof name, "%d:%s", raw->fd(), field);
       append_stat(out, std::string_view(name, static_cast<std::size_t>(n)), value);

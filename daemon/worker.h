@@ -20,6 +20,7 @@
 #include <sys/uio.h>
 
 #include "daemon/buffer_pool.h"
+#include "daemon/command_latency.h"
 #include "daemon/executor.h"
 #include "daemon/thread_stats.h"
 
@@ -54,6 +55,7 @@ class Worker {
   Server& server() { return server_; }
   event_base* base() { return base_.get(); }
   ThreadStats& stats() { return stats_; }
+  CommandLatency& latency() { return latency_; }
   unsigned id() const { return id_; }
   BufferPool& buffers() { return buffers_; }
   std::span<iovec> iov_scratch() { return iov_scratch_; }
@@ -78,6 +80,7 @@ class Worker {
   EventPtr idle_event_;  // -o idle_timeout: once a second
   std::thread thread_;
   ThreadStats stats_;
+  CommandLatency latency_;
   BufferPool buffers_;
   std::vector<iovec> iov_scratch_ = std::vector<iovec>(1024);
 

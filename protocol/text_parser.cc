@@ -262,6 +262,34 @@ TextParseResult with_arguments(std::string_view line, const Tokens& t, std::size
   return ok(consumed, req);
 }
 
+// "config get <key>" / "config set <key> <flags> <bytes> [noreply]" (memcached itself answers
+// ERROR to both; managed memcached's auto-discovery endpoints answer them).
+TextParseResult parse_config(const Tokens& t, std::size_t consumed) {
+  const std::size_t n = t.ntokens();
+  if (n == 4 && t.words[1] == "get") {
+    TextRequest req;
+    req.command = TextCommand::kConfigGet;
+    req.key = t.words[2];
+    if (req.key.size() > kMaxKeyLength) return error(consumed, TextError::kBadCommandLineFormat, req);
+    return ok(consumed, req);
+  }
+  if ((n == 6 || n == 7) && t.words[1] == "set") {
+    TextRequest req;
+    req.command = TextCommand::kConfigSet;
+    req.noreply = ends_with_noreply(t);
+    req.key = t.words[2];
+    int32_t length = 0;
+    if (req.key.size() > kMaxKeyLength || !parse_strtoul(t.words[3], &req.flags) ||
+        !parse_strtol(t.words[4], &length) || length < 0 ||
+        length > std::numeric_limits<int32_t>::max() - 2) {
+      return error(consumed, TextError::kBadCommandLineFormat, req);
+    }
+    req.value_length = static_cast<uint32_t>(length);
+    return ok(consumed, req);
+  }
+  return error(consumed, TextError::kUnknownCommand);
+}
+
 TextParseResult need_more() { return TextParseResult{}; }
 
 }  // namespace
@@ -361,6 +389,9 @@ TextParseResult parse_command_line(std::string_view buffer) {
   if (cmd == "shutdown") return with_arguments(line, t, consumed, TextCommand::kShutdown);
   if (cmd == "lru_crawler") return with_arguments(line, t, consumed, TextCommand::kLruCrawler);
   if (cmd == "slabs") return with_arguments(line, t, consumed, TextCommand::kSlabs);
+  if (cmd == "watch") return with_arguments(line, t, consumed, TextCommand::kWatch);
+  if (cmd == "config") return parse_config(t, consumed);
+  if (cmd == "refresh_certs") return ok(consumed, TextRequest{.command = TextCommand::kRefreshCerts});
   return error(consumed, TextError::kUnknownCommand);
 }
 

@@ -45,11 +45,19 @@ enum class TextCommand : uint8_t {
   kCacheMemlimit,
   kLruCrawler,  // arguments: the rest of the line
   kSlabs,       // arguments: the rest of the line
+  kWatch,  // arguments: the event kinds ("fetchers mutations ...")
+  // Managed-memcached auto-discovery: "config get <key>" and "config set <key> <flags>
+  // <bytes>" + data block (key, flags, value_length, value as for storage commands).
+  kConfigGet,
+  kConfigSet,
+  kRefreshCerts,  // TLS certificate reload; any words after it are ignored
 };
 
+// "config set" counts as storage: it carries a data block the connection reads the same way.
 inline constexpr bool is_storage_command(TextCommand c) {
   return c == TextCommand::kSet || c == TextCommand::kAdd || c == TextCommand::kReplace ||
-         c == TextCommand::kAppend || c == TextCommand::kPrepend || c == TextCommand::kCas;
+         c == TextCommand::kAppend || c == TextCommand::kPrepend || c == TextCommand::kCas ||
+         c == TextCommand::kConfigSet;
 }
 inline constexpr bool is_retrieval_command(TextCommand c) {
   return c == TextCommand::kGet || c == TextCommand::kGets || c == TextCommand::kGat ||
@@ -137,9 +145,9 @@ struct TextParseResult {
 // with "get " or "gets ". This is the one rule that depends on how bytes arrive, as it does in
 // memcached: a long non-get line is fine if its '\n' comes in the same buffer.
 //
-// Commands memcached 1.6.18 knows but TextCommand does not (yet) have -- the meta commands
-// mg/ms/md/ma/mn/me, lru_crawler, slabs, lru, watch, extstore, misbehave, debugtime, mget... --
-// parse as kUnknownCommand ("ERROR") for now; "bget" is memcached's old alias for get and parses
+// Commands memcached 1.6.18 knows but TextCommand does not (yet) have -- lru, extstore,
+// misbehave, debugtime, mget... -- parse as kUnknownCommand ("ERROR") for now (the meta commands mg/ms/md/ma/mn/me have their own parser, meta_parser.h, which the
+// daemon tries first); "bget" is memcached's old alias for get and parses
 // as kGet. For storage commands the result's
 // `consumed` covers the line alone; the caller then needs request.value_length + 2 more bytes
 // (see parse_data_block). This split lets the daemon refuse or swallow a huge value without

@@ -8,10 +8,14 @@ set -euo pipefail
 # tools include Debian's memcached, whose service would otherwise compete for port 11211.
 packages=(
   cmake ninja-build g++ pkg-config
-  libevent-dev libjemalloc-dev libcli11-dev catch2
+  libevent-dev libjemalloc-dev libcli11-dev catch2 libsasl2-dev libssl-dev
+  libsystemd-dev
 )
 if [[ "${1:-}" != "--build-only" ]]; then
-  packages+=(memcached libmemcached-tools python3 python3-pymemcache python3-pylibmc)
+  packages+=(memcached libmemcached-tools libmemcached-dev nutcracker python3 python3-pymemcache
+            python3-pylibmc systemd mandoc python3-prometheus-client sasl2-bin libsasl2-modules)
+  # Fuzzing (scripts/test.sh): clang with its libFuzzer runtime.
+  packages+=(clang libclang-rt-14-dev)
 fi
 
 missing=()

@@ -258,6 +258,15 @@ struct Cache::Impl {
           if (!it->is_fetched()) ++c.evicted_unfetched;
           if (it->is_active()) ++c.evicted_active;
           c.evicted_time = now - std::min(now, it->time.load(std::memory_order_relaxed));
+          if (config.on_evict != nullptr) {
+            const RelTime exptime = it->exptime();
+            config.on_evict(config.on_evict_context,
+                            CacheConfig::EvictedItem{
+                                it->key(), it->is_fetched(),
+                                exptime == 0 ? -1 : static_cast<int64_t>(exptime) - now,
+                                static_cast<int64_t>(c.evicted_time), slabs.class_of(it),
+                                it->nbytes()});
+          }
         }
         ++c.direct_reclaims;
         unlink(it, hv, &list);
@@ -269,12 +278,13 @@ struct Cache::Impl {
 
   // An unlinked item with refcount 1 (the caller's), or nullptr with *err set.
   Item* alloc_item(std::string_view key, uint32_t flags, RelTime exptime, std::size_t nbytes,
-                   StoreResult* err) {
+                   StoreResult* err, bool with_exptime_field = false) {
     if (key.empty() || key.size() > kMaxKeyLength) {
       *err = StoreResult::kTooLarge;
       return nullptr;
     }
-    const std::size_t header_now = Item::header_size(config.use_cas, exptime != 0, flags != 0);
+    const std::size_t header_now =
+        Item::header_size(config.use_cas, exptime != 0 || with_exptime_field, flags != 0);
     const std::size_t ntotal = header_now + key.size() + nbytes;
     const uint8_t id = slabs.class_for(ntotal);
     if (id == 0 || header + key.size() + nbytes > config.item_size_max || nbytes > kSizeMask) {
@@ -301,7 +311,8 @@ struct Cache::Impl {
     new (&it->time) std::atomic<RelTime>(clock.now());
     new (&it->iflags) std::atomic<uint8_t>(0);
     it->nkey = static_cast<uint8_t>(key.size());
-    it->init_shape(config.use_cas, exptime, flags, static_cast<uint32_t>(nbytes));
+    it->init_shape(config.use_cas, exptime, flags, static_cast<uint32_t>(nbytes),
+                   with_exptime_field);
     std::memcpy(it->payload(), key.data(), key.size());
     return it;
   }
@@ -315,7 +326,7 @@ struct Cache::Impl {
     return true;
   }
 
-  StoreResult commit_concat(bool append, Item* piece, uint64_t* cas_out) {
+  StoreResult commit_concat(bool append, Item* piece, uint64_t cas_in, uint64_t* cas_out) {
     const std::string_view key = piece->key();
     const uint64_t hv = hash_key(key);
     for (;;) {
@@ -325,6 +336,7 @@ struct Cache::Impl {
         std::lock_guard lock(locks.for_hash(hv));
         old_it = find_live(key, hv);
         if (old_it == nullptr) return StoreResult::kNotStored;
+        if (cas_in != 0 && old_it->cas() != cas_in) return StoreResult::kExists;
         old_it->refcount.fetch_add(1, std::memory_order_relaxed);  // pin: bytes stay put
         exptime = old_it->exptime();
       }
@@ -345,7 +357,7 @@ struct Cache::Impl {
       bool done = false;
       {
         std::lock_guard lock(locks.for_hash(hv));
-        if (find_live(key, hv) == old_it) {
+        if (find_live(key, hv) == old_it && (cas_in == 0 || old_it->cas() == cas_in)) {
           replace(old_it, combined, hv);
           if (cas_out != nullptr) *cas_out = combined->cas();
           done = true;
@@ -359,7 +371,7 @@ struct Cache::Impl {
 
   StoreResult commit(StoreMode mode, Item* it, uint64_t cas_in, uint64_t* cas_out) {
     if (mode == StoreMode::kAppend || mode == StoreMode::kPrepend) {
-      return commit_concat(mode == StoreMode::kAppend, it, cas_out);
+      return commit_concat(mode == StoreMode::kAppend, it, cas_in, cas_out);
     }
     const uint64_t hv = hash_key(it->key());
     std::lock_guard lock(locks.for_hash(hv));
@@ -397,7 +409,9 @@ struct Cache::Impl {
     return StoreResult::kStored;
   }
 
-  DeltaResult delta(std::string_view key, bool increment, uint64_t amount, uint64_t* cas_out) {
+  // cas_in: 0, or the CAS the item must have (else *cas_mismatch and nothing changes).
+  DeltaResult delta(std::string_view key, bool increment, uint64_t amount, uint64_t* cas_out,
+                    uint64_t cas_in = 0, bool* cas_mismatch = nullptr) {
     const uint64_t hv = hash_key(key);
     for (;;) {
       Item* old_it;
@@ -409,6 +423,10 @@ struct Cache::Impl {
         std::lock_guard lock(locks.for_hash(hv));
         old_it = find_live(key, hv);
         if (old_it == nullptr) return {DeltaStatus::kNotFound, 0};
+        if (cas_in != 0 && old_it->cas() != cas_in) {
+          *cas_mismatch = true;
+          return {DeltaStatus::kNotFound, 0};
+        }
         if (old_it->nbytes() == 0 || !parse_u64(old_it->value(), &value))
           return {DeltaStatus::kNonNumeric, 0};
         if (increment) {
@@ -441,7 +459,7 @@ struct Cache::Impl {
       bool done = false;
       {
         std::lock_guard lock(locks.for_hash(hv));
-        if (find_live(key, hv) == old_it) {
+        if (find_live(key, hv) == old_it && (cas_in == 0 || old_it->cas() == cas_in)) {
           replace(old_it, fresh, hv);
           if (cas_out != nullptr) *cas_out = fresh->cas();
           done = true;
@@ -457,37 +475,43 @@ struct Cache::Impl {
   // is copied into one that has (same key, flags, value and CAS) and replaces it. Called and
   // returns without the stripe lock; the result is pinned (or nullptr if the key went away or
   // no memory was free).
-  Item* rebuild_with_exptime(std::string_view key, uint64_t hv, RelTime exptime) {
+  // only_add_field: just give the item an exptime field (still 0), for meta commands that set
+  // a TTL under the stripe lock; no LRU bump.
+  Item* rebuild_with_exptime(std::string_view key, uint64_t hv, RelTime exptime,
+                             bool only_add_field = false) {
     for (;;) {
       Item* old_it;
       {
         std::lock_guard lock(locks.for_hash(hv));
         old_it = find_live(key, hv);
         if (old_it == nullptr) return nullptr;
-        if (old_it->set_exptime(exptime)) {  // someone else rebuilt it meanwhile
+        // Someone else rebuilt it meanwhile?
+        if (only_add_field ? old_it->has_exptime() : old_it->set_exptime(exptime)) {
           old_it->refcount.fetch_add(1, std::memory_order_relaxed);
-          lru.touch(old_it, clock.now(), /*try_only=*/true);
+          if (!only_add_field) lru.touch(old_it, clock.now(), /*try_only=*/true);
           return old_it;
         }
         old_it->refcount.fetch_add(1, std::memory_order_relaxed);
       }
       StoreResult err = StoreResult::kStored;
-      Item* fresh = alloc_item(key, old_it->flags(), exptime, old_it->nbytes(), &err);
+      Item* fresh = alloc_item(key, old_it->flags(), exptime, old_it->nbytes(), &err,
+                               /*with_exptime_field=*/true);
       if (fresh == nullptr) {
         release(old_it);
         return nullptr;
       }
       std::memcpy(fresh->mutable_value().data(), old_it->value().data(), old_it->nbytes());
+      if (old_it->key_is_binary()) fresh->set_key_binary();
       bool done = false;
       {
         std::lock_guard lock(locks.for_hash(hv));
         if (find_live(key, hv) == old_it) {
           const uint64_t cas = old_it->cas();
-          const bool fetched = old_it->is_fetched();
+          const uint8_t kept = old_it->bits() & (kItemFetched | kItemStale | kItemTokenSent);
           replace(old_it, fresh, hv);
           fresh->set_cas(cas);  // a touch does not change the CAS
-          if (fetched) fresh->set_flag(kItemFetched);
-          lru.touch(fresh, clock.now(), /*try_only=*/true);
+          fresh->set_flag(kept);
+          if (!only_add_field) lru.touch(fresh, clock.now(), /*try_only=*/true);
           done = true;
         }
       }
@@ -562,6 +586,9 @@ std::span<char> ItemRef::mutable_value() { return item_->mutable_value(); }
 uint32_t ItemRef::flags() const { return item_->flags(); }
 uint64_t ItemRef::cas() const { return item_->cas(); }
 uint8_t ItemRef::slab_class() const { return cache_->class_of(item_); }
+bool ItemRef::is_stale() const { return (item_->bits() & kItemStale) != 0; }
+bool ItemRef::token_sent() const { return (item_->bits() & kItemTokenSent) != 0; }
+bool ItemRef::key_is_binary() const { return item_->key_is_binary(); }
 
 // --- Cache ---------------------------------------------------------------------------------------
 
@@ -586,6 +613,22 @@ bool Cache::touch(std::string_view key, int64_t exptime) {
 }
 
 bool Cache::remove(std::string_view key) { return impl_->remove_key(key); }
+
+RemoveResult Cache::remove_if_cas(std::string_view key, uint64_t cas_in) {
+  const uint64_t hv = hash_key(key);
+  std::lock_guard lock(impl_->locks.for_hash(hv));
+  Item* it = impl_->find_live(key, hv);
+  if (it == nullptr) return RemoveResult::kNotFound;
+  if (cas_in != 0 && it->cas() != cas_in) return RemoveResult::kCasMismatch;
+  impl_->unlink(it, hv);
+  return RemoveResult::kRemoved;
+}
+
+DeltaResult Cache::delta_if_cas(std::string_view key, bool increment, uint64_t amount,
+                                uint64_t cas_in, bool* cas_mismatch, uint64_t* cas_out) {
+  *cas_mismatch = false;
+  return impl_->delta(key, increment, amount, cas_out, cas_in, cas_mismatch);
+}
 
 StoreResult Cache::store(StoreMode mode, std::string_view key, uint32_t flags, int64_t exptime,
                          std::string_view value, uint64_t cas_in, uint64_t* cas_out) {
@@ -640,7 +683,8 @@ void Cache::set_memory_limit(std::size_t bytes) { impl_->slabs.set_memory_limit(
 
 bool Cache::item_size_ok(std::size_t key_length, std::size_t value_length) const {
   const std::size_t ntotal = impl_->header + key_length + value_length;
-  return ntotal <= impl_->config.item_size_max && impl_->slabs.class_for(ntotal) != 0;
+  return ntotal <= impl_->config.item_size_max && value_length <= kSizeMask &&
+         impl_->slabs.class_for(ntotal) != 0;
 }
 
 std::size_t Cache::item_header_size() const { return impl_->header; }
@@ -925,6 +969,51 @@ EngineStats Cache::engine_stats() const {
     s.direct_reclaims += c.direct_reclaims;
   }
   return s;
+}
+
+// --- building blocks for slab/meta_ops.cc --------------------------------------------------------
+
+std::mutex& Cache::stripe_for(uint64_t hv) { return impl_->locks.for_hash(hv); }
+
+Item* Cache::find_live_locked(std::string_view key, uint64_t hv, bool count_misses) {
+  Impl::Miss why = Impl::Miss::kNone;
+  Item* it = impl_->find_live(key, hv, &why);
+  if (count_misses && why == Impl::Miss::kExpired)
+    impl_->get_expired.fetch_add(1, std::memory_order_relaxed);
+  if (count_misses && why == Impl::Miss::kFlushed)
+    impl_->get_flushed.fetch_add(1, std::memory_order_relaxed);
+  return it;
+}
+
+void Cache::link_locked(Item* it, uint64_t hv) { impl_->link(it, hv); }
+void Cache::unlink_locked(Item* it, uint64_t hv) { impl_->unlink(it, hv); }
+void Cache::bump_locked(Item* it, bool mark_fetched) {
+  // The LRU's touch counts a read (it marks the item fetched, then active): meta commands that
+  // are not reads (ma, a failed add) keep memcached's "h" as it was.
+  const bool was_fetched = it->is_fetched();
+  impl_->lru.touch(it, impl_->clock.now(), /*try_only=*/true);
+  if (!mark_fetched && !was_fetched) it->clear_flag(kItemFetched);
+}
+
+Item* Cache::alloc_unlinked(std::string_view key, uint32_t flags, RelTime exptime,
+                            std::size_t nbytes, StoreResult* err, bool with_exptime_field) {
+  return impl_->alloc_item(key, flags, exptime, nbytes, err, with_exptime_field);
+}
+
+bool Cache::add_exptime_field(std::string_view key, uint64_t hv) {
+  Item* it = impl_->rebuild_with_exptime(key, hv, 0, /*only_add_field=*/true);
+  if (it == nullptr) return false;
+  impl_->release(it);
+  return true;
+}
+
+RelTime Cache::internal_now() const { return impl_->clock.now(); }
+RelTime Cache::to_reltime(int64_t exptime) const { return impl_->clock.realtime(exptime); }
+uint64_t Cache::next_cas() { return impl_->next_cas(); }
+
+MetaTtl Cache::remaining_ttl(const Item* it) const {
+  if (it->exptime() == 0) return -1;
+  return static_cast<uint32_t>(it->exptime() - impl_->clock.now());
 }
 
 }  // namespace kioku::slab

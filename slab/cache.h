@@ -14,10 +14,12 @@
 // last pin goes. This is what lets the daemon send values straight from item memory.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <span>
 #include <string_view>
 #include <vector>
@@ -55,6 +57,19 @@ struct CacheConfig {
   // Whether the cache runs its own background threads (maintainer, crawler, rebalancer).
   // Tests that drive them by hand (run_maintainer_once() etc.) turn this off.
   bool background_threads = true;
+  bool large_pages = false;                          // -L: huge-page-backed slab pages
+  // Optional: told about each live item evicted to make room (kiokud's `watch evictions`).
+  // Runs under the LRU and item locks: it must be quick and must not call into the cache.
+  struct EvictedItem {
+    std::string_view key;
+    bool fetched;
+    int64_t ttl;          // seconds left, -1 = never expires
+    int64_t last_access;  // seconds since
+    uint8_t slab_class;
+    uint32_t size;        // value bytes
+  };
+  void (*on_evict)(void* context, const EvictedItem& item) = nullptr;
+  void* on_evict_context = nullptr;
 };
 
 enum class StoreMode : uint8_t { kSet, kAdd, kReplace, kAppend, kPrepend, kCas };
@@ -74,8 +89,11 @@ struct DeltaResult {
   uint64_t value = 0;  // the new value when kOk
 };
 
+enum class RemoveResult : uint8_t { kRemoved, kNotFound, kCasMismatch };
+
 struct Item;  // layout private to slab/
 class Cache;
+class ItemRef;
 
 // A counted reference to one item; move-only. Empty means "miss".
 class ItemRef {
@@ -100,6 +118,10 @@ class ItemRef {
   uint32_t flags() const;
   uint64_t cas() const;
   uint8_t slab_class() const;
+  // Meta protocol state (see item.h): invalidated, recache token handed out, base64 key.
+  bool is_stale() const;
+  bool token_sent() const;
+  bool key_is_binary() const;
 
  private:
   friend class Cache;
@@ -211,6 +233,109 @@ enum class ReassignResult : uint8_t {
   kSame,      // "SAME src and dst class are identical"
 };
 
+// --- meta protocol (slab/meta_ops.cc)
+// -------------------------------------------------------------
+
+// The TTL-changing flags of one meta request, in the order the client sent them: memcached
+// applies them in that order and a "t" flag reports the TTL as it stands at its own position.
+enum class MetaTtlStep : uint8_t {
+  kSetTtl,   // T: new expiry
+  kVivify,   // N: expiry of an item created by this request (a win)
+  kRecache,  // R: win if the item expires sooner than this (mg only)
+};
+inline constexpr std::size_t kMaxMetaTtlSteps = 3;
+
+struct MetaTtlSteps {
+  std::array<MetaTtlStep, kMaxMetaTtlSteps> steps{};
+  std::size_t count = 0;
+  int64_t ttl = 0;      // T (client exptime)
+  int64_t vivify = 0;   // N
+  int64_t recache = 0;  // R
+  void add(MetaTtlStep s) {
+    if (count < kMaxMetaTtlSteps) steps[count++] = s;
+  }
+};
+
+// Remaining TTL as memcached reports it: -1 for "never", else (exptime - now) as uint32.
+using MetaTtl = int64_t;
+
+struct MetaGetOptions {
+  bool vivify = false;   // N: create an empty item on a miss (the caller wins the recache)
+  bool no_bump = false;  // u: leave last-access time, LRU position and "fetched" alone
+  MetaTtlSteps ttl;
+  uint64_t new_cas = 0;  // E: CAS for an item this request creates (0: the next one)
+};
+
+// One item seen by a meta command, captured under its lock before the command changed it.
+struct MetaItemInfo {
+  bool created = false;         // vivified by this request
+  bool won = false;             // W: this client should recache
+  bool token_was_sent = false;  // Z: another client already won
+  bool stale = false;           // X
+  bool fetched = false;         // h: fetched before this request
+  uint32_t last_access = 0;     // l: seconds since last access, before this request
+  std::array<MetaTtl, kMaxMetaTtlSteps + 1> ttl_after{};  // [0] before any step, [i+1] after step i
+};
+
+enum class MetaDeleteResult : uint8_t { kDeleted, kInvalidated, kNotFound, kExists, kNoMemory };
+
+struct MetaDeleteOptions {
+  bool has_cas = false;  // C
+  uint64_t cas = 0;
+  bool invalidate = false;  // I: mark stale instead of removing
+  bool has_ttl = false;     // T with I
+  int64_t ttl = 0;
+  uint64_t new_cas = 0;  // E
+  // x: replace the value with an empty tombstone carrying these flags and this expiry (client
+  // exptime, 0 = never) and the old CAS (or E's).
+  bool remove_value = false;
+  uint32_t tombstone_flags = 0;
+  int64_t tombstone_ttl = 0;
+};
+
+struct MetaStoreOptions {
+  StoreMode mode = StoreMode::kSet;  // kCas when a C flag upgraded set/replace
+  uint64_t cas = 0;                  // C (kCas, and the append/prepend check when non-zero)
+  bool invalidate = false;           // I with C: a lower CAS still stores, marked stale
+  uint64_t new_cas = 0;              // E
+  bool vivify = false;               // N: append/prepend on a miss creates the item
+  int64_t vivify_ttl = 0;
+  bool key_binary = false;  // b
+};
+
+enum class MetaDeltaStatus : uint8_t { kOk, kCreated, kNotFound, kNonNumeric, kNoMemory, kExists };
+
+struct MetaDeltaOptions {
+  bool increment = true;
+  uint64_t delta = 1;
+  bool has_cas = false;
+  uint64_t cas = 0;
+  bool vivify = false;  // N: create with `initial` on a miss
+  uint64_t initial = 0;
+  uint64_t new_cas = 0;  // E
+  MetaTtlSteps ttl;      // T and N, in request order
+};
+
+struct MetaDeltaResult {
+  MetaDeltaStatus status = MetaDeltaStatus::kNotFound;
+  uint64_t value = 0;
+  uint64_t cas = 0;
+  std::array<MetaTtl, kMaxMetaTtlSteps + 1> ttl_after{};
+};
+
+// "me": memcached's debug view of one item.
+struct MetaDebugInfo {
+  bool found = false;
+  int64_t exp = -1;  // memcached prints (now - exptime), -1 for never
+  uint64_t last_access = 0;
+  uint64_t cas = 0;
+  bool fetched = false;
+  uint32_t slab_class = 0;
+  bool key_binary = false;
+  uint32_t value_length = 0;
+  uint32_t flags = 0;
+};
+
 class Cache {
  public:
   explicit Cache(const CacheConfig& config);
@@ -230,7 +355,11 @@ class Cache {
   bool touch(std::string_view key, int64_t exptime);
   bool remove(std::string_view key);
 
-  // Store in one call (value copied into item memory). cas_in is used by kCas only. On
+  // Delete only if the item's CAS is cas_in (0: any), as the binary protocol's DELETE.
+  RemoveResult remove_if_cas(std::string_view key, uint64_t cas_in);
+
+  // Store in one call (value copied into item memory). cas_in is used by kCas, and by
+  // kAppend/kPrepend when non-zero (the item's CAS must match, else kExists). On
   // kStored, *cas_out (if given) receives the stored item's CAS.
   StoreResult store(StoreMode mode, std::string_view key, uint32_t flags, int64_t exptime,
                     std::string_view value, uint64_t cas_in = 0, uint64_t* cas_out = nullptr);
@@ -248,6 +377,11 @@ class Cache {
   // incr/decr with memcached's semantics (64-bit unsigned, incr wraps, decr floors at 0).
   DeltaResult delta(std::string_view key, bool increment, uint64_t amount,
                     uint64_t* cas_out = nullptr);
+
+  // delta() for the binary protocol: when cas_in is non-zero the item's CAS must match, else
+  // *cas_mismatch is set and nothing changes.
+  DeltaResult delta_if_cas(std::string_view key, bool increment, uint64_t amount, uint64_t cas_in,
+                           bool* cas_mismatch, uint64_t* cas_out = nullptr);
 
   // flush_all [delay]: delay <= 0 invalidates everything now; otherwise at that (memcached
   // exptime-style) time.
@@ -294,9 +428,41 @@ class Cache {
   uint32_t slab_automove() const;
   EngineStats engine_stats() const;
 
+
+  // --- meta protocol (slab/meta_ops.cc) ---
+  // mg: a live item (or a vivified one) pinned in *item, with the meta state before this
+  // request changed it; empty *item on a miss. Bumps, touches and vivifies atomically under
+  // the key's lock.
+  MetaItemInfo meta_get(std::string_view key, const MetaGetOptions& options, ItemRef* item);
+  // ms: links an item from allocate() (consumed, as commit()). On kStored, *cas_out gets the
+  // new item's CAS and *length_out its value length (larger than the piece after append).
+  StoreResult meta_commit(ItemRef& item, const MetaStoreOptions& options, uint64_t* cas_out,
+                          uint32_t* length_out = nullptr);
+  MetaDeleteResult meta_delete(std::string_view key, const MetaDeleteOptions& options);
+  MetaDeltaResult meta_delta(std::string_view key, const MetaDeltaOptions& options,
+                             bool key_binary);
+  MetaDebugInfo meta_debug(std::string_view key);
+
  private:
   friend class ItemRef;
   uint8_t class_of(const Item* item) const;
+  // Building blocks for meta_ops.cc, defined in cache.cc next to what they wrap.
+  std::mutex& stripe_for(uint64_t hv);
+  Item* find_live_locked(std::string_view key, uint64_t hv, bool count_misses);
+  void link_locked(Item* it, uint64_t hv);
+  void unlink_locked(Item* it, uint64_t hv);
+  void bump_locked(Item* it, bool mark_fetched);
+  // with_exptime_field: the header gets an exptime field even for exptime 0 (item.h).
+  Item* alloc_unlinked(std::string_view key, uint32_t flags, RelTime exptime, std::size_t nbytes,
+                       StoreResult* err, bool with_exptime_field = false);
+  // Without the stripe lock: rebuilds the live item for key into one whose header has an
+  // exptime field, so that a TTL can then be set in place under the lock. False if the key
+  // went away or no memory was free.
+  bool add_exptime_field(std::string_view key, uint64_t hv);
+  RelTime internal_now() const;
+  RelTime to_reltime(int64_t exptime) const;
+  uint64_t next_cas();
+  MetaTtl remaining_ttl(const Item* it) const;
 
   struct Impl;
   std::unique_ptr<Impl> impl_;

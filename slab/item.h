@@ -21,11 +21,13 @@
 //        4     4  lru_next    also hold the free-list link while the chunk is free
 //        8     4  h_next      hash chain link (guarded by the key's stripe lock)
 //       12     4  time        atomic: last access (RelTime)
-//       16     4  size_bits   value length (low 30 bits) + "has cas" / "has flags" bits;
+//       16     4  size_bits   value length (low 29 bits) + "has cas" / "has flags" /
+//                             "key binary" bits;
 //                             written once before the item is published, then read-only
 //       20     2  refcount    atomic: 1 for the hash link + 1 per ItemRef pin
 //       22     1  nkey        key length, 1..250
-//       23     1  iflags      atomic bits: linked, fetched, active, LRU segment, has exptime
+//       23     1  iflags      atomic bits: linked, fetched, stale, token sent, active, LRU
+//                             segment, has exptime
 //       24     8  cas         only when the cache uses CAS (-C omits it); memcpy'd
 //       +0     4  exptime     RelTime, only when the item expires (guarded by the stripe lock;
 //                             touch giving a TTL to an item stored without one rebuilds it)
@@ -48,9 +50,13 @@ namespace kioku::slab {
 
 using ItemRefId = uint32_t;  // (chunk offset in the arena / 8) + 1; 0 = none
 
-// iflags bits (mutable, atomic). 0x04..0x08 are left for protocol-level marks.
+// iflags bits (mutable, atomic).
 inline constexpr uint8_t kItemLinked = 0x01;   // in the hash table and the LRU
 inline constexpr uint8_t kItemFetched = 0x02;  // read at least once since stored
+// Meta protocol state (memcached's ITEM_STALE, ITEM_TOKEN_SENT); changed only under the key's
+// stripe lock.
+inline constexpr uint8_t kItemStale = 0x04;      // invalidated (md I / ms I): serve but recache
+inline constexpr uint8_t kItemTokenSent = 0x08;  // one client already got the recache win (W)
 inline constexpr uint8_t kItemActive = 0x10;   // read since the LRU maintainer last looked
 inline constexpr uint8_t kItemSegmentMask = 0x60;  // which LRU segment list holds it (lru.h)
 inline constexpr int kItemSegmentShift = 5;
@@ -59,7 +65,11 @@ inline constexpr uint8_t kItemHasExptime = 0x80;  // header carries 4 bytes of e
 // size_bits' shape bits (immutable once published).
 inline constexpr uint32_t kSizeHasCas = 1u << 31;
 inline constexpr uint32_t kSizeHasFlags = 1u << 30;
-inline constexpr uint32_t kSizeMask = (1u << 30) - 1;  // values up to 1 GiB - 1 (-I 1024m)
+// memcached's ITEM_KEY_BINARY: the key was sent base64-encoded (meta b flag), so responses
+// encode it again. Decided when the item is built, like the key itself; iflags has no bit left.
+inline constexpr uint32_t kSizeKeyBinary = 1u << 29;
+// Values up to 512 MiB - 1: with -I above 512m larger values are refused as too large.
+inline constexpr uint32_t kSizeMask = (1u << 29) - 1;
 
 inline constexpr std::size_t kItemFixedHeader = 24;
 inline constexpr std::size_t kMaxKeyLength = 250;
@@ -78,6 +88,9 @@ struct Item {
   uint8_t bits() const { return iflags.load(std::memory_order_relaxed); }
   bool has_cas() const { return (size_bits & kSizeHasCas) != 0; }
   bool has_flags() const { return (size_bits & kSizeHasFlags) != 0; }
+  bool key_is_binary() const { return (size_bits & kSizeKeyBinary) != 0; }
+  // Only before the item is visible to other threads (after init_shape).
+  void set_key_binary() { size_bits |= kSizeKeyBinary; }
   bool has_exptime() const { return (bits() & kItemHasExptime) != 0; }
   uint32_t nbytes() const { return size_bits & kSizeMask; }
   bool is_linked() const { return (bits() & kItemLinked) != 0; }
@@ -131,13 +144,16 @@ struct Item {
   }
   // Only before the item is visible to other threads: decides the header's shape.
   // iflags must already hold 0.
-  void init_shape(bool with_cas, RelTime exptime, uint32_t flags, uint32_t value_length) {
+  // with_exptime_field: give the header an exptime field even when exptime is 0 (an item
+  // whose TTL a later meta command may set under the stripe lock, where it cannot rebuild).
+  void init_shape(bool with_cas, RelTime exptime, uint32_t flags, uint32_t value_length,
+                  bool with_exptime_field = false) {
+    const bool field = exptime != 0 || with_exptime_field;
     size_bits = value_length | (with_cas ? kSizeHasCas : 0) | (flags != 0 ? kSizeHasFlags : 0);
-    if (exptime != 0) iflags.store(kItemHasExptime, std::memory_order_relaxed);
+    if (field) iflags.store(kItemHasExptime, std::memory_order_relaxed);
     set_cas(0);
     set_exptime(exptime);
-    if (flags != 0)
-      std::memcpy(base() + exptime_offset() + (exptime != 0 ? 4 : 0), &flags, sizeof flags);
+    if (flags != 0) std::memcpy(base() + exptime_offset() + (field ? 4 : 0), &flags, sizeof flags);
   }
   char* payload() { return base() + header(); }
   const char* payload() const { return base() + header(); }

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 
 namespace kioku::slab {
@@ -20,6 +21,7 @@ constexpr std::size_t kMinArena = std::size_t{4} << 30;
 // Below this chunk size every class is one alignment unit apart: the per-item overhead matters
 // most for small items, and there an 8-byte step is already a 5% waste.
 constexpr std::size_t kFineClassesBelow = 256;
+constexpr std::size_t kHugePage = std::size_t{2} << 20;
 
 // Free chunks are linked through their first bytes; chunks may be only 4-byte aligned.
 void* next_free(const void* chunk) {
@@ -33,6 +35,7 @@ void set_next_free(void* chunk, void* next) { std::memcpy(chunk, &next, sizeof n
 
 SlabAllocator::SlabAllocator(const CacheConfig& config, std::size_t header_size)
     : page_size_(std::max(kDefaultPageSize, config.item_size_max)), limit_(config.memory_limit) {
+  large_pages_ = config.large_pages;
   const double factor = config.growth_factor > 1.0 ? config.growth_factor : 1.25;
   // memcached steps by the factor; with steps_per_factor N > 1 each step is split in N (never
   // below 8 bytes), so an item wastes about 1/N as much of its chunk. Same loop shape as
@@ -42,14 +45,23 @@ SlabAllocator::SlabAllocator(const CacheConfig& config, std::size_t header_size)
 
   // Reserve address space only: PROT_NONE mappings are not charged by overcommit accounting.
   std::size_t want = std::clamp(config.memory_limit * 2, kMinArena, kMaxArena);
+  // -L: 2 MiB more is reserved and trimmed so the arena starts on a huge-page boundary.
+  const std::size_t pad = large_pages_ ? kHugePage : 0;
   for (; want >= page_size_ * 2; want /= 2) {
-    void* p = mmap(nullptr, want, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-    if (p != MAP_FAILED) {
-      base_ = static_cast<char*>(p);
-      arena_bytes_ = want;
-      break;
-    }
+    void* p = mmap(nullptr, want + pad, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+                   -1, 0);
+    if (p == MAP_FAILED) continue;
+    const auto start = reinterpret_cast<std::uintptr_t>(p);
+    const std::uintptr_t aligned = pad == 0 ? start : (start + pad - 1) & ~(pad - 1);
+    if (aligned > start) munmap(p, aligned - start);
+    if (start + pad > aligned) munmap(reinterpret_cast<void*>(aligned + want), start + pad - aligned);
+    base_ = reinterpret_cast<char*>(aligned);
+    arena_bytes_ = want;
+    break;
   }
+  // Best effort, as memcached's -L: transparent huge pages back the pages as they are made
+  // writable (mprotect keeps the advice); where THP is off the kernel ignores it.
+  if (large_pages_ && base_ != nullptr) madvise(base_, arena_bytes_, MADV_HUGEPAGE);
   arena_pages_ = arena_bytes_ / page_size_;
   page_class_ = std::make_unique<std::atomic<uint8_t>[]>(std::max<std::size_t>(arena_pages_, 1));
   // memcached's table (steps == 1) keeps its 8-byte alignment.

@@ -122,6 +122,7 @@ class SlabAllocator {
   mutable std::mutex pages_mu_;  // innermost of all
   std::size_t pages_mapped_ = 0;          // pages [0, pages_mapped_) are writable
   std::vector<std::size_t> free_pages_;  // emptied pages not in any class (global pool)
+  bool large_pages_ = false;  // -L: the arena is 2 MiB aligned and advised for huge pages
   std::atomic<std::size_t> limit_;
   std::atomic<uint64_t> malloced_{0};
   std::atomic<uint64_t> malloc_fails_{0};

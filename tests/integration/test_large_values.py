@@ -55,6 +55,19 @@ def test_item_size_max_1m_refuses_1_1mb_and_stays_usable():
         s.call("get keep\r\n", "END\r\n")
 
 
+def test_item_size_boundary_counts_client_flags():
+    # memcached 1.6.18 with -I 1m: key + value + 59 bytes must fit, and non-zero flags take
+    # 4 bytes more. The refused value is swallowed and the connection stays usable.
+    with Server(["-I", "1m"]) as srv, srv.session(timeout=15) as s:
+        for flags, n, reply in ((0, 1048516, "STORED\r\n"),
+                                (0, 1048517, "SERVER_ERROR object too large for cache\r\n"),
+                                (5, 1048512, "STORED\r\n"),
+                                (5, 1048513, "SERVER_ERROR object too large for cache\r\n")):
+            s.call(b"set k %d 0 %d\r\n" % (flags, n) + b"x" * n + b"\r\n", reply)
+        # The refused set also dropped the value stored just before it, as memcached does.
+        s.call("get k\r\n", "END\r\n")
+
+
 def test_many_mid_size_values():
     with Server(["-m", "64"]) as srv, srv.session(timeout=15) as s:
         vals = [pattern(5000 + i * 977, i) for i in range(40)]

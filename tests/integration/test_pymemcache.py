@@ -20,7 +20,9 @@ def client(**kw):
     if _server is None or not _server.alive():
         _server = Server().start()
     c = Client(("127.0.0.1", _server.port), connect_timeout=5, timeout=5, **kw)
-    c.flush_all(noreply=False)  # wait: a noreply flush from another connection could land after our next set
+    # Wait for the reply: a noreply flush on this connection could otherwise reach the server
+    # after the next client's commands on another connection (another worker) and flush them.
+    assert c.flush_all(noreply=False) is True
     return c
 
 

@@ -300,6 +300,10 @@ const std::vector<Case>& cases() {
          {.command = C::kShutdown, .arguments = "graceful x"}),
       ok("shutdown noreply\r\n", "CLIENT_ERROR invalid shutdown mode (with -A)",
          {.command = C::kShutdown, .arguments = "noreply"}),
+      ok("watch\r\n", "OK, then fetchers", {.command = C::kWatch}),
+      ok("watch fetchers mutations\r\n", "OK, then both streams",
+         {.command = C::kWatch, .arguments = "fetchers mutations"}),
+      ok("watch bogus\r\n", "ERROR (the daemon's answer)", {.command = C::kWatch, .arguments = "bogus"}),
 
       // Which check comes first when a line has two faults.
       err("incr " + key(251) + " abc\r\n", "CLIENT_ERROR bad command line format", E::kBadCommandLineFormat),
