@@ -246,9 +246,15 @@ struct Cache::Impl {
         } else if (!config.evict_to_free) {
           it = prev;
           continue;
-        } else if (seg == kCold && it->is_active() && lru.policy().segmented) {
+        } else if (seg != kTemp && it->is_active() && lru.policy().segmented) {
+          // Read since the maintainer last looked: spare it, as the maintainer would have
+          // (it falls behind under a burst of sets, and then eviction reaches HOT or WARM).
           it->clear_flag(kItemActive);
-          ++c.moves_to_warm;
+          if (seg == kWarm) {
+            ++c.moves_within_lru;
+          } else {
+            ++c.moves_to_warm;
+          }
           lru.move_locked(list, it, kWarm);
           it = prev;
           continue;
