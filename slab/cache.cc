@@ -210,7 +210,8 @@ struct Cache::Impl {
   // --- no stripe lock held --------------------------------------------------------------------
 
   void release(Item* it) {
-    if (it->refcount.fetch_sub(1, std::memory_order_acq_rel) == 1) slabs.free(slabs.class_of(it), it);
+    if (it->refcount.fetch_sub(1, std::memory_order_acq_rel) == 1)
+      slabs.free(slabs.class_of(it), it);
   }
 
   bool is_dead(const Item* it, RelTime now) const {

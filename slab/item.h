@@ -49,9 +49,9 @@ namespace kioku::slab {
 using ItemRefId = uint32_t;  // (chunk offset in the arena / 8) + 1; 0 = none
 
 // iflags bits (mutable, atomic). 0x04..0x08 are left for protocol-level marks.
-inline constexpr uint8_t kItemLinked = 0x01;   // in the hash table and the LRU
-inline constexpr uint8_t kItemFetched = 0x02;  // read at least once since stored
-inline constexpr uint8_t kItemActive = 0x10;   // read since the LRU maintainer last looked
+inline constexpr uint8_t kItemLinked = 0x01;       // in the hash table and the LRU
+inline constexpr uint8_t kItemFetched = 0x02;      // read at least once since stored
+inline constexpr uint8_t kItemActive = 0x10;       // read since the LRU maintainer last looked
 inline constexpr uint8_t kItemSegmentMask = 0x60;  // which LRU segment list holds it (lru.h)
 inline constexpr int kItemSegmentShift = 5;
 inline constexpr uint8_t kItemHasExptime = 0x80;  // header carries 4 bytes of exptime (fixed)
@@ -95,8 +95,7 @@ struct Item {
   void set_segment(uint8_t seg) {
     uint8_t old = bits();
     while (!iflags.compare_exchange_weak(
-        old,
-        static_cast<uint8_t>((old & ~kItemSegmentMask) | (seg << kItemSegmentShift)),
+        old, static_cast<uint8_t>((old & ~kItemSegmentMask) | (seg << kItemSegmentShift)),
         std::memory_order_relaxed)) {
     }
   }
