@@ -29,7 +29,14 @@ def test_lru_crawler_replies():
         s.call("lru_crawler crawl 0\r\n", "BADCLASS invalid class id\r\n")
         s.call("lru_crawler crawl 1,300\r\n", "BADCLASS invalid class id\r\n")
         s.call("lru_crawler crawl 1\r\n", "OK\r\n")
-        s.call("lru_crawler crawl all\r\n", "OK\r\n")
+        # memcached crawls in the background and may still be busy with the previous one;
+        # Kioku's crawl is done when OK arrives.
+        s.send("lru_crawler crawl all\r\n")
+        line = s.readline()
+        if is_memcached():
+            assert line in (b"OK\r\n", b"BUSY currently processing crawler request\r\n"), line
+        else:
+            assert line == b"OK\r\n", line
         s.call("lru_crawler sleep 100\r\n", "OK\r\n")
         s.call("lru_crawler tocrawl 100\r\n", "OK\r\n")
         s.call("lru_crawler disable\r\n", "OK\r\n")
@@ -92,7 +99,8 @@ def test_cachedump_and_memcdump_list_the_keys():
         assert out.returncode == 0, out
         listed = set(out.stdout.decode().split())
         if is_memcached():
-            assert len(listed & set(keys)) >= 40, listed
+            # Only what its maintainer has moved to COLD so far: timing-dependent.
+            assert len(listed & set(keys)) >= 1, listed
         else:
             assert set(keys) | {"ttl"} <= listed, sorted(set(keys) - listed)
 
