@@ -109,7 +109,7 @@ TEST_CASE("the background crawler reclaims expired items within seconds", "[slab
   for (int i = 0; i < 2000; ++i)
     REQUIRE(set(cache, numbered("ttl", i), "value", 1) == StoreResult::kStored);
   cache.tick(t0 + 2);
-  for (int waited = 0; waited < 50 && cache.stats().curr_items != 0; ++waited)
+  for (int waited = 0; waited < 100 && cache.stats().curr_items != 0; ++waited)
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   CHECK(cache.stats().curr_items == 0);
 }
