@@ -83,12 +83,11 @@ void metadump(slab::Cache& cache, const std::vector<bool>& classes, OutputQueue&
     line.assign("key=");
     append_uri_encoded(line, m.key);
     char rest[160];
-    const int n = std::snprintf(rest, sizeof rest,
-                                " exp=%lld la=%lld cas=%llu fetch=%s cls=%u size=%llu\n",
-                                static_cast<long long>(m.exptime),
-                                static_cast<long long>(m.last_access),
-                                static_cast<unsigned long long>(m.cas), m.fetched ? "yes" : "no",
-                                m.slab_class, static_cast<unsigned long long>(m.size));
+    const int n =
+        std::snprintf(rest, sizeof rest, " exp=%lld la=%lld cas=%llu fetch=%s cls=%u size=%llu\n",
+                      static_cast<long long>(m.exptime), static_cast<long long>(m.last_access),
+                      static_cast<unsigned long long>(m.cas), m.fetched ? "yes" : "no",
+                      m.slab_class, static_cast<unsigned long long>(m.size));
     line.append(rest, static_cast<std::size_t>(n));
     out.append(line);
   });
@@ -223,7 +222,9 @@ void execute_slabs(slab::Cache& cache, std::string_view args, OutputQueue& out) 
       return;
     }
     switch (cache.slabs_reassign(static_cast<int>(src), static_cast<int>(dst))) {
-      case slab::ReassignResult::kOk: out.append("OK\r\n"); break;
+      case slab::ReassignResult::kOk:
+        out.append("OK\r\n");
+        break;
       case slab::ReassignResult::kBusy:
         out.append("BUSY currently processing reassign request\r\n");
         break;
@@ -271,9 +272,9 @@ void execute_cachedump(slab::Cache& cache, std::string_view args, OutputQueue& o
     // memcached stops at the limit (0 = none) or at 2 MB of output.
     if ((limit > 0 && listed >= limit) || bytes > (std::size_t{2} << 20)) return;
     char rest[64];
-    const int n = std::snprintf(
-        rest, sizeof rest, " [%llu b; %lld s]\r\n", static_cast<unsigned long long>(m.value_length),
-        static_cast<long long>(m.exptime < 0 ? 0 : m.exptime));
+    const int n = std::snprintf(rest, sizeof rest, " [%llu b; %lld s]\r\n",
+                                static_cast<unsigned long long>(m.value_length),
+                                static_cast<long long>(m.exptime < 0 ? 0 : m.exptime));
     line.assign("ITEM ");
     line.append(m.key);
     line.append(rest, static_cast<std::size_t>(n));

@@ -2,6 +2,7 @@
 #include "slab/background_work.h"
 
 #include <algorithm>
+#include <cstdint>
 
 #include "slab/cache.h"
 
@@ -10,6 +11,7 @@ namespace {
 
 constexpr auto kTick = std::chrono::milliseconds(100);
 constexpr auto kCrawlEvery = std::chrono::seconds(1);
+constexpr uint64_t kBusyPass = 200;  // moves in one maintainer pass that call for another
 
 }  // namespace
 
@@ -32,7 +34,11 @@ void BackgroundWork::loop() {
   std::unique_lock lock(mu_);
   while (!wake_.wait_for(lock, kTick, [this] { return stop_; })) {
     lock.unlock();
-    if (cache_.config().lru_maintainer) cache_.run_lru_maintainer_once();
+    if (cache_.config().lru_maintainer) {
+      // A burst of sets can outrun one pass per tick: keep going while passes are busy.
+      for (int pass = 0; pass < 100 && cache_.run_lru_maintainer_once() >= kBusyPass; ++pass) {
+      }
+    }
     if (cache_.config().slab_reassign) cache_.run_slab_rebalancer_once();
     if (cache_.lru_crawler_enabled() && Clock::now() >= next_crawl) {
       const auto start = Clock::now();

@@ -210,7 +210,8 @@ struct Cache::Impl {
   // --- no stripe lock held --------------------------------------------------------------------
 
   void release(Item* it) {
-    if (it->refcount.fetch_sub(1, std::memory_order_acq_rel) == 1) slabs.free(slabs.class_of(it), it);
+    if (it->refcount.fetch_sub(1, std::memory_order_acq_rel) == 1)
+      slabs.free(slabs.class_of(it), it);
   }
 
   bool is_dead(const Item* it, RelTime now) const {
@@ -246,9 +247,15 @@ struct Cache::Impl {
         } else if (!config.evict_to_free) {
           it = prev;
           continue;
-        } else if (seg == kCold && it->is_active() && lru.policy().segmented) {
+        } else if (seg != kTemp && it->is_active() && lru.policy().segmented) {
+          // Read since the maintainer last looked: spare it, as the maintainer would have
+          // (it falls behind under a burst of sets, and then eviction reaches HOT or WARM).
           it->clear_flag(kItemActive);
-          ++c.moves_to_warm;
+          if (seg == kWarm) {
+            ++c.moves_within_lru;
+          } else {
+            ++c.moves_to_warm;
+          }
           lru.move_locked(list, it, kWarm);
           it = prev;
           continue;

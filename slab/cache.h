@@ -44,16 +44,16 @@ struct CacheConfig {
   // Engine tuning (memory engine issue): memcached's -o names, "modern" defaults.
   // Each -f step is split into this many chunk sizes (1 = memcached's table exactly).
   uint32_t slab_steps_per_factor = 4;
-  bool lru_maintainer = true;     // -o lru_maintainer / no_lru_maintainer
-  uint32_t hot_lru_pct = 20;      // -o hot_lru_pct
-  uint32_t warm_lru_pct = 40;     // -o warm_lru_pct
-  double hot_max_factor = 0.2;    // -o hot_max_factor
-  double warm_max_factor = 2.0;   // -o warm_max_factor
-  bool temp_lru = false;          // -o temp_lru
-  uint32_t temporary_ttl = 61;    // -o temporary_ttl
-  bool lru_crawler = true;        // -o lru_crawler / no_lru_crawler
-  bool slab_reassign = true;      // -o slab_reassign / no_slab_reassign
-  uint32_t slab_automove = 1;     // -o slab_automove=N
+  bool lru_maintainer = true;    // -o lru_maintainer / no_lru_maintainer
+  uint32_t hot_lru_pct = 20;     // -o hot_lru_pct
+  uint32_t warm_lru_pct = 40;    // -o warm_lru_pct
+  double hot_max_factor = 0.2;   // -o hot_max_factor
+  double warm_max_factor = 2.0;  // -o warm_max_factor
+  bool temp_lru = false;         // -o temp_lru
+  uint32_t temporary_ttl = 61;   // -o temporary_ttl
+  bool lru_crawler = true;       // -o lru_crawler / no_lru_crawler
+  bool slab_reassign = true;     // -o slab_reassign / no_slab_reassign
+  uint32_t slab_automove = 1;    // -o slab_automove=N
   // Whether the cache runs its own background threads (maintainer, crawler, rebalancer).
   // Tests that drive them by hand (run_maintainer_once() etc.) turn this off.
   bool background_threads = true;

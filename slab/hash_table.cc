@@ -154,9 +154,7 @@ void HashTable::expansion_loop() {
       want_expand_ = false;
     }
     const uint32_t power = hashpower_.load(std::memory_order_relaxed);
-    if (items_.sum() <= (uint64_t{3} << power) / 2 ||
-        power >= kMaxHashPower)
-      continue;
+    if (items_.sum() <= (uint64_t{3} << power) / 2 || power >= kMaxHashPower) continue;
 
     owned_next_ = std::make_unique<Table>(power + 1);
     cursor_.store(0, std::memory_order_relaxed);

@@ -57,7 +57,7 @@ inline constexpr uint8_t kItemFetched = 0x02;  // read at least once since store
 // stripe lock.
 inline constexpr uint8_t kItemStale = 0x04;      // invalidated (md I / ms I): serve but recache
 inline constexpr uint8_t kItemTokenSent = 0x08;  // one client already got the recache win (W)
-inline constexpr uint8_t kItemActive = 0x10;   // read since the LRU maintainer last looked
+inline constexpr uint8_t kItemActive = 0x10;     // read since the LRU maintainer last looked
 inline constexpr uint8_t kItemSegmentMask = 0x60;  // which LRU segment list holds it (lru.h)
 inline constexpr int kItemSegmentShift = 5;
 inline constexpr uint8_t kItemHasExptime = 0x80;  // header carries 4 bytes of exptime (fixed)
@@ -108,8 +108,7 @@ struct Item {
   void set_segment(uint8_t seg) {
     uint8_t old = bits();
     while (!iflags.compare_exchange_weak(
-        old,
-        static_cast<uint8_t>((old & ~kItemSegmentMask) | (seg << kItemSegmentShift)),
+        old, static_cast<uint8_t>((old & ~kItemSegmentMask) | (seg << kItemSegmentShift)),
         std::memory_order_relaxed)) {
     }
   }

@@ -36,7 +36,8 @@ void Lru::link(Item* item, RelTime now) {
   if (policy_.segmented) {
     s = kHot;
     const RelTime exptime = item->exptime();
-    if (policy_.temp_lru && exptime != 0 && exptime - std::min(exptime, now) < policy_.temporary_ttl)
+    if (policy_.temp_lru && exptime != 0 &&
+        exptime - std::min(exptime, now) < policy_.temporary_ttl)
       s = kTemp;
   }
   std::lock_guard lock(l.mu);
@@ -85,7 +86,8 @@ int Lru::juggle(uint8_t id, RelTime now, int budget) {
   const uint64_t total = l.bytes() - l.seg[kTemp].bytes;
   Item* cold_tail = item_at(l.seg[kCold].tail);
   const RelTime cold_age =
-      cold_tail == nullptr ? 0 : now - std::min(now, cold_tail->time.load(std::memory_order_relaxed));
+      cold_tail == nullptr ? 0
+                           : now - std::min(now, cold_tail->time.load(std::memory_order_relaxed));
 
   for (const LruSegment s : {kHot, kWarm}) {
     const uint64_t limit = total * (s == kHot ? policy_.hot_pct : policy_.warm_pct) / 100;

@@ -93,9 +93,9 @@ class SlabAllocator {
     uint64_t pages = 0;
     uint64_t used = 0;
   };
-  bool grab_page(Class& c, uint8_t id);  // called with c.mu held
+  bool grab_page(Class& c, uint8_t id);         // called with c.mu held
   bool grab_page_locked(Class& c, uint8_t id);  // and pages_mu_
-  bool reclaim_idle_pages(Class& c);             // and pages_mu_
+  bool reclaim_idle_pages(Class& c);            // and pages_mu_
   std::size_t page_index(const void* p) const {
     return static_cast<std::size_t>(static_cast<const char*>(p) - base_) / page_size_;
   }
@@ -119,8 +119,8 @@ class SlabAllocator {
   std::size_t arena_pages_ = 0;
   std::unique_ptr<std::atomic<uint8_t>[]> page_class_;  // 0 = not in any class
 
-  mutable std::mutex pages_mu_;  // innermost of all
-  std::size_t pages_mapped_ = 0;          // pages [0, pages_mapped_) are writable
+  mutable std::mutex pages_mu_;          // innermost of all
+  std::size_t pages_mapped_ = 0;         // pages [0, pages_mapped_) are writable
   std::vector<std::size_t> free_pages_;  // emptied pages not in any class (global pool)
   bool large_pages_ = false;  // -L: the arena is 2 MiB aligned and advised for huge pages
   std::atomic<std::size_t> limit_;

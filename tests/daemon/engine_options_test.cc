@@ -34,8 +34,8 @@ TEST_CASE("engine -o options default to memcached's modern set") {
 
 TEST_CASE("engine -o options are parsed and copied into the cache config") {
   Settings s;
-  REQUIRE(parse({"-o", "no_lru_maintainer,hot_lru_pct=10,warm_lru_pct=50,hot_max_factor=0.5",
-                 "-o", "temporary_ttl=30,slab_automove=2,no_lru_crawler"},
+  REQUIRE(parse({"-o", "no_lru_maintainer,hot_lru_pct=10,warm_lru_pct=50,hot_max_factor=0.5", "-o",
+                 "temporary_ttl=30,slab_automove=2,no_lru_crawler"},
                 &s) == ParseOutcome::kRun);
   kioku::slab::CacheConfig config;
   copy_engine_options(s.engine, &config);

@@ -29,7 +29,14 @@ def test_lru_crawler_replies():
         s.call("lru_crawler crawl 0\r\n", "BADCLASS invalid class id\r\n")
         s.call("lru_crawler crawl 1,300\r\n", "BADCLASS invalid class id\r\n")
         s.call("lru_crawler crawl 1\r\n", "OK\r\n")
-        s.call("lru_crawler crawl all\r\n", "OK\r\n")
+        # memcached crawls in the background and may still be busy with the previous one;
+        # Kioku's crawl is done when OK arrives.
+        s.send("lru_crawler crawl all\r\n")
+        line = s.readline()
+        if is_memcached():
+            assert line in (b"OK\r\n", b"BUSY currently processing crawler request\r\n"), line
+        else:
+            assert line == b"OK\r\n", line
         s.call("lru_crawler sleep 100\r\n", "OK\r\n")
         s.call("lru_crawler tocrawl 100\r\n", "OK\r\n")
         s.call("lru_crawler disable\r\n", "OK\r\n")
@@ -92,7 +99,8 @@ def test_cachedump_and_memcdump_list_the_keys():
         assert out.returncode == 0, out
         listed = set(out.stdout.decode().split())
         if is_memcached():
-            assert len(listed & set(keys)) >= 40, listed
+            # Only what its maintainer has moved to COLD so far: timing-dependent.
+            assert len(listed & set(keys)) >= 1, listed
         else:
             assert set(keys) | {"ttl"} <= listed, sorted(set(keys) - listed)
 
@@ -102,7 +110,9 @@ def test_crawl_frees_expired_items_without_reads():
         for i in range(300):
             s.send("set e%d 0 1 10 noreply\r\n0123456789\r\n" % i)
         s.call("set keep 0 0 1\r\nk\r\n", "STORED\r\n")
-        assert int(s.stats()["curr_items"]) == 301
+        # total_items, not curr_items: on a loaded machine the background crawler may already
+        # have freed the first ones.
+        assert int(s.stats()["total_items"]) == 301
         time.sleep(2.2)
         s.call("lru_crawler crawl all\r\n", "OK\r\n")
         assert wait_for(lambda: int(s.stats()["curr_items"]) == 1), s.stats()["curr_items"]
@@ -117,7 +127,7 @@ def test_background_crawler_needs_no_command():
     with Server() as srv, srv.session() as s:
         for i in range(2000):
             s.send("set e%d 0 1 10 noreply\r\n0123456789\r\n" % i)
-        assert wait_for(lambda: int(s.stats()["curr_items"]) == 2000, timeout=5)
+        assert wait_for(lambda: int(s.stats()["total_items"]) == 2000, timeout=5)
         assert wait_for(lambda: int(s.stats()["curr_items"]) == 0, timeout=8), s.stats()["curr_items"]
         slabs = s.stats("slabs")
         used = sum(int(v) for k, v in slabs.items() if k.endswith(":used_chunks"))
@@ -186,7 +196,7 @@ def test_automove_recovers_the_hit_ratio_after_a_size_shift():
         value = "x" * 4000
         keys = ["big%d" % i for i in range(2000)]  # ~8 MB: fits in half the cache
         ratio = 0.0
-        for _round in range(30):
+        for _round in range(60):  # ~20 s at most on a loaded machine; usually 3-5 rounds
             hits = 0
             for start in range(0, len(keys), 100):
                 chunk = keys[start:start + 100]

@@ -24,8 +24,10 @@ CacheConfig manual_config() {
 TEST_CASE("crawl frees expired items and their memory returns to the class", "[slab][crawler]") {
   Cache cache(manual_config());
   cache.tick(kStart);
-  for (int i = 0; i < 1000; ++i) REQUIRE(set(cache, numbered("ttl", i), "value", 2) == StoreResult::kStored);
-  for (int i = 0; i < 10; ++i) REQUIRE(set(cache, numbered("keep", i), "value") == StoreResult::kStored);
+  for (int i = 0; i < 1000; ++i)
+    REQUIRE(set(cache, numbered("ttl", i), "value", 2) == StoreResult::kStored);
+  for (int i = 0; i < 10; ++i)
+    REQUIRE(set(cache, numbered("keep", i), "value") == StoreResult::kStored);
   CHECK(cache.crawl() == 0);
   cache.tick(kStart + 3);
   CHECK(cache.crawl() == 1000);
@@ -104,9 +106,10 @@ TEST_CASE("the background crawler reclaims expired items within seconds", "[slab
   Cache cache(config);
   const int64_t t0 = kStart + 100;
   cache.tick(t0);
-  for (int i = 0; i < 2000; ++i) REQUIRE(set(cache, numbered("ttl", i), "value", 1) == StoreResult::kStored);
+  for (int i = 0; i < 2000; ++i)
+    REQUIRE(set(cache, numbered("ttl", i), "value", 1) == StoreResult::kStored);
   cache.tick(t0 + 2);
-  for (int waited = 0; waited < 50 && cache.stats().curr_items != 0; ++waited)
+  for (int waited = 0; waited < 100 && cache.stats().curr_items != 0; ++waited)
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   CHECK(cache.stats().curr_items == 0);
 }

@@ -1,8 +1,8 @@
 // tests/slab/engine_concurrency_test.cc — the background engine threads (LRU maintainer,
 // crawler, slab rebalancer with automove) running against concurrent workers; meant to be
 // run under -DKIOKU_SANITIZE=thread as well.
-#include <catch2/catch.hpp>
 #include <atomic>
+#include <catch2/catch.hpp>
 #include <string>
 #include <thread>
 #include <vector>
@@ -41,7 +41,8 @@ TEST_CASE("workers, maintainer, crawler and page moves run together without corr
         const bool late = i > kOps / 2;
         const int n = (i * 7 + w * 13) % 3000;
         const std::string key = numbered(late ? "L" : "S", static_cast<uint64_t>(n));
-        const std::size_t size = late ? 2000 + static_cast<std::size_t>(n % 500) : 50 + static_cast<std::size_t>(n % 100);
+        const std::size_t size = late ? 2000 + static_cast<std::size_t>(n % 500)
+                                      : 50 + static_cast<std::size_t>(n % 100);
         if (i % 3 == 0) {
           const char fill = static_cast<char>('a' + n % 26);
           cache.store(StoreMode::kSet, key, 0, (n % 4 == 0) ? 1 : 0, std::string(size, fill));

@@ -27,7 +27,8 @@ ItemClassStats only_class(Cache& cache) {
 TEST_CASE("new items enter HOT and the maintainer moves the excess to COLD", "[slab][lru]") {
   Cache cache(manual_config());
   cache.tick(kStart);
-  for (int i = 0; i < 100; ++i) REQUIRE(set(cache, numbered("k", i), "value") == StoreResult::kStored);
+  for (int i = 0; i < 100; ++i)
+    REQUIRE(set(cache, numbered("k", i), "value") == StoreResult::kStored);
   ItemClassStats s = only_class(cache);
   CHECK(s.number_hot == 100);
   CHECK(s.number_cold == 0);
@@ -44,7 +45,8 @@ TEST_CASE("a get sets only a bit; the maintainer promotes active COLD items to W
           "[slab][lru]") {
   Cache cache(manual_config());
   cache.tick(kStart);
-  for (int i = 0; i < 100; ++i) REQUIRE(set(cache, numbered("k", i), "value") == StoreResult::kStored);
+  for (int i = 0; i < 100; ++i)
+    REQUIRE(set(cache, numbered("k", i), "value") == StoreResult::kStored);
   cache.run_lru_maintainer_once();
   REQUIRE(only_class(cache).number_warm == 0);
   // The first read marks the item fetched, the second active (memcached's do_item_bump).
@@ -64,9 +66,11 @@ TEST_CASE("items read twice survive a scan of one-hit items", "[slab][lru][evict
   Cache cache(config);
   cache.tick(kStart);
   const std::string value(1000, 'v');
-  for (int i = 0; i < 2000; ++i) REQUIRE(set(cache, numbered("fill", i), value) == StoreResult::kStored);
+  for (int i = 0; i < 2000; ++i)
+    REQUIRE(set(cache, numbered("fill", i), value) == StoreResult::kStored);
   cache.run_lru_maintainer_once();
-  for (int i = 0; i < 100; ++i) REQUIRE(set(cache, numbered("keep", i), value) == StoreResult::kStored);
+  for (int i = 0; i < 100; ++i)
+    REQUIRE(set(cache, numbered("keep", i), value) == StoreResult::kStored);
   for (int round = 0; round < 2; ++round)
     for (int i = 0; i < 100; ++i) REQUIRE(cache.get(numbered("keep", i)));
   cache.run_lru_maintainer_once();
@@ -84,7 +88,8 @@ TEST_CASE("items read twice survive a scan of one-hit items", "[slab][lru][evict
 TEST_CASE("WARM is kept within warm_lru_pct by demoting its tail to COLD", "[slab][lru]") {
   Cache cache(manual_config());
   cache.tick(kStart);
-  for (int i = 0; i < 100; ++i) REQUIRE(set(cache, numbered("k", i), "value") == StoreResult::kStored);
+  for (int i = 0; i < 100; ++i)
+    REQUIRE(set(cache, numbered("k", i), "value") == StoreResult::kStored);
   cache.run_lru_maintainer_once();
   for (int round = 0; round < 2; ++round)
     for (int i = 0; i < 100; ++i) cache.get(numbered("k", i));
@@ -112,7 +117,8 @@ TEST_CASE("with the maintainer off every item lives in COLD", "[slab][lru]") {
   CacheConfig config = manual_config();
   config.lru_maintainer = false;
   Cache cache(config);
-  for (int i = 0; i < 10; ++i) REQUIRE(set(cache, numbered("k", i), "value") == StoreResult::kStored);
+  for (int i = 0; i < 10; ++i)
+    REQUIRE(set(cache, numbered("k", i), "value") == StoreResult::kStored);
   CHECK(cache.run_lru_maintainer_once() == 0);
   const ItemClassStats s = only_class(cache);
   CHECK(s.number_cold == 10);

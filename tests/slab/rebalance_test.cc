@@ -40,8 +40,10 @@ TEST_CASE("slabs reassign empties a page and hands it to another class", "[slab]
   Cache cache(manual_config(0));
   const std::string small(100, 's');
   int n = 0;
-  while (cache.stats().evictions == 0) REQUIRE(set(cache, numbered("s", n++), small) == StoreResult::kStored);
-  const uint8_t src = cache.get("s1").slab_class() != 0 ? cache.get(numbered("s", n - 1)).slab_class() : 0;
+  while (cache.stats().evictions == 0)
+    REQUIRE(set(cache, numbered("s", n++), small) == StoreResult::kStored);
+  const uint8_t src =
+      cache.get("s1").slab_class() != 0 ? cache.get(numbered("s", n - 1)).slab_class() : 0;
   REQUIRE(set(cache, "big", std::string(4000, 'b')) == StoreResult::kStored);
   const uint8_t dst = cache.get("big").slab_class();
   const uint64_t src_pages = class_stats(cache, src).total_pages;

@@ -1,9 +1,9 @@
 // tests/slab/sharded_counter_test.cc — per-shard counts sum to the exact total.
+#include "slab/sharded_counter.h"
+
 #include <catch2/catch.hpp>
 #include <thread>
 #include <vector>
-
-#include "slab/sharded_counter.h"
 
 using kioku::slab::ShardedCounter;
 
