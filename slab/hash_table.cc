@@ -164,8 +164,13 @@ void HashTable::expansion_loop() {
 
     cur_.store(owned_next_.get(), std::memory_order_release);
     next_.store(nullptr, std::memory_order_release);
-    // Every bucket moved under its stripe lock, and readers load table pointers only while
-    // holding a stripe, so nobody can still be reading the old table.
+    // Readers load table pointers only while holding a stripe, but for_each_in_stripe (the
+    // crawler, metadump) may have loaded the old table before the last bucket of some other
+    // stripe moved and still be walking its own, already empty, buckets of it. Taking each
+    // stripe once (never all at once) waits those walks out; later ones see the new cur_.
+    for (uint64_t i = 0; i < locks_.count(); ++i) {
+      std::lock_guard barrier(locks_.at(i));
+    }
     owned_cur_ = std::move(owned_next_);
   }
 }
