@@ -267,12 +267,12 @@ struct Cache::Impl {
           c.evicted_time = now - std::min(now, it->time.load(std::memory_order_relaxed));
           if (config.on_evict != nullptr) {
             const RelTime exptime = it->exptime();
-            config.on_evict(config.on_evict_context,
-                            CacheConfig::EvictedItem{
-                                it->key(), it->is_fetched(),
-                                exptime == 0 ? -1 : static_cast<int64_t>(exptime) - now,
-                                static_cast<int64_t>(c.evicted_time), slabs.class_of(it),
-                                it->nbytes()});
+            config.on_evict(
+                config.on_evict_context,
+                CacheConfig::EvictedItem{it->key(), it->is_fetched(),
+                                         exptime == 0 ? -1 : static_cast<int64_t>(exptime) - now,
+                                         static_cast<int64_t>(c.evicted_time), slabs.class_of(it),
+                                         it->nbytes()});
           }
         }
         ++c.direct_reclaims;

@@ -57,7 +57,7 @@ struct CacheConfig {
   // Whether the cache runs its own background threads (maintainer, crawler, rebalancer).
   // Tests that drive them by hand (run_maintainer_once() etc.) turn this off.
   bool background_threads = true;
-  bool large_pages = false;                          // -L: huge-page-backed slab pages
+  bool large_pages = false;  // -L: huge-page-backed slab pages
   // Optional: told about each live item evicted to make room (kiokud's `watch evictions`).
   // Runs under the LRU and item locks: it must be quick and must not call into the cache.
   struct EvictedItem {
@@ -66,7 +66,7 @@ struct CacheConfig {
     int64_t ttl;          // seconds left, -1 = never expires
     int64_t last_access;  // seconds since
     uint8_t slab_class;
-    uint32_t size;        // value bytes
+    uint32_t size;  // value bytes
   };
   void (*on_evict)(void* context, const EvictedItem& item) = nullptr;
   void* on_evict_context = nullptr;
@@ -427,7 +427,6 @@ class Cache {
   void set_slab_automove(uint32_t mode);  // 0 off, 1 on evictions, 2 aggressive
   uint32_t slab_automove() const;
   EngineStats engine_stats() const;
-
 
   // --- meta protocol (slab/meta_ops.cc) ---
   // mg: a live item (or a vivified one) pinned in *item, with the meta state before this

@@ -55,9 +55,9 @@ inline constexpr uint8_t kItemLinked = 0x01;   // in the hash table and the LRU
 inline constexpr uint8_t kItemFetched = 0x02;  // read at least once since stored
 // Meta protocol state (memcached's ITEM_STALE, ITEM_TOKEN_SENT); changed only under the key's
 // stripe lock.
-inline constexpr uint8_t kItemStale = 0x04;      // invalidated (md I / ms I): serve but recache
-inline constexpr uint8_t kItemTokenSent = 0x08;  // one client already got the recache win (W)
-inline constexpr uint8_t kItemActive = 0x10;     // read since the LRU maintainer last looked
+inline constexpr uint8_t kItemStale = 0x04;        // invalidated (md I / ms I): serve but recache
+inline constexpr uint8_t kItemTokenSent = 0x08;    // one client already got the recache win (W)
+inline constexpr uint8_t kItemActive = 0x10;       // read since the LRU maintainer last looked
 inline constexpr uint8_t kItemSegmentMask = 0x60;  // which LRU segment list holds it (lru.h)
 inline constexpr int kItemSegmentShift = 5;
 inline constexpr uint8_t kItemHasExptime = 0x80;  // header carries 4 bytes of exptime (fixed)

@@ -162,7 +162,8 @@ StoreResult Cache::meta_commit(ItemRef& ref, const MetaStoreOptions& options, ui
       release(it);
       return err;
     }
-    if (it->nbytes() != 0) std::memcpy(copy->mutable_value().data(), it->value().data(), it->nbytes());
+    if (it->nbytes() != 0)
+      std::memcpy(copy->mutable_value().data(), it->value().data(), it->nbytes());
     release(it);
     it = copy;
   }

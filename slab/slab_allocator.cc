@@ -48,13 +48,14 @@ SlabAllocator::SlabAllocator(const CacheConfig& config, std::size_t header_size)
   // -L: 2 MiB more is reserved and trimmed so the arena starts on a huge-page boundary.
   const std::size_t pad = large_pages_ ? kHugePage : 0;
   for (; want >= page_size_ * 2; want /= 2) {
-    void* p = mmap(nullptr, want + pad, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
-                   -1, 0);
+    void* p =
+        mmap(nullptr, want + pad, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (p == MAP_FAILED) continue;
     const auto start = reinterpret_cast<std::uintptr_t>(p);
     const std::uintptr_t aligned = pad == 0 ? start : (start + pad - 1) & ~(pad - 1);
     if (aligned > start) munmap(p, aligned - start);
-    if (start + pad > aligned) munmap(reinterpret_cast<void*>(aligned + want), start + pad - aligned);
+    if (start + pad > aligned)
+      munmap(reinterpret_cast<void*>(aligned + want), start + pad - aligned);
     base_ = reinterpret_cast<char*>(aligned);
     arena_bytes_ = want;
     break;
