@@ -107,6 +107,13 @@ int main(int argc, char** argv) {
     setsid();
   }
 
+  // A stop signal that arrives once the port accepts but before Server::run has its handlers
+  // would kill the process with the default action; held pending until run() unblocks it.
+  // Blocked before the Server exists, so every thread it starts (the cache's too) inherits it.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  for (int signo : {SIGTERM, SIGINT, SIGUSR1}) sigaddset(&stop_signals, signo);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   kioku::daemon::Server server(settings);
   // Bind before dropping privileges (ports below 1024 need root).
   if (!server.listen()) return EXIT_FAILURE;

@@ -210,6 +210,11 @@ int Server::run() {
     event_add(ev.get(), nullptr);
     signal_events_.push_back(std::move(ev));
   }
+  // main() blocked these until now (workers inherit the block, so the main thread takes them).
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  for (int signo : {SIGTERM, SIGINT, SIGUSR1}) sigaddset(&stop_signals, signo);
+  pthread_sigmask(SIG_UNBLOCK, &stop_signals, nullptr);
   // The shutdown command arrives on a worker thread; it wakes the main loop through this.
   shutdown_event_.reset(event_new(base_.get(), -1, 0, &Server::on_signal, this));
 
