@@ -344,7 +344,7 @@ void Server::refresh_certs(OutputQueue& out) {
   // memcached answers "OK", or its error message as the whole line.
   std::string error;
   if (tls_ == nullptr) {
-    out.append("ERROR\r\n");
+    out.append("Error TLS not enabled\r\n");
   } else if (tls_->refresh(&error)) {
     out.append("OK\r\n");
   } else {

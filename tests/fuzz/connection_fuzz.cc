@@ -10,10 +10,12 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cerrno>
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
+#include <thread>
 
 #include "daemon/server.h"
 #include "daemon/settings.h"
@@ -90,9 +92,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
   if (open) {
     // Still open after its input ended and was answered: a request waiting for more bytes the
     // client will never send ... which EOF must have ended. Keep running the loop until closed.
-    for (int i = 0; i < 1000 && open; ++i) {
+    // Wall time, not a turn count: after "watch" the socket belongs to the watch hub's own
+    // thread, which notices the EOF only once it is scheduled.
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    while (open && std::chrono::steady_clock::now() < deadline) {
       event_base_loop(h.worker->base(), EVLOOP_NONBLOCK);
       open = drain(fds[0]);
+      if (open) std::this_thread::sleep_for(std::chrono::microseconds(200));
     }
     if (open) std::abort();  // the connection outlived its peer's EOF: a leak
   }

@@ -279,7 +279,8 @@ def test_slow_loris_writers_do_not_block_others():
             sock.settimeout(5)
             assert sock.recv(64) == b"STORED\r\n"
             sock.close()
-        assert worst[0] < 1.0, "a fast client waited %.2fs behind slow writers" % worst[0]
+        # Generous for a loaded CI machine; a server serialised behind them would wait ~2.5 s+.
+        assert worst[0] < 2.0, "a fast client waited %.2fs behind slow writers" % worst[0]
         with srv.session() as s:
             s.call("get slow19\r\n", b"VALUE slow19 0 10\r\n" + value + b"\r\nEND\r\n")
         assert_serves(srv, "loris")

@@ -3,7 +3,8 @@
 A throwaway CA, server and client certificates are made with the openssl tool in a temporary
 directory. Clients: `openssl s_client` and pymemcache's tls_context (Python's ssl module).
 memcached 1.6.18 (Debian builds it with TLS) is the reference: run with KIOKU_TARGET=memcached.
-Observed there: "refresh_certs" answers "OK", or the loader's error message as the whole line;
+Observed there: "refresh_certs" answers "OK", or the loader's error message as the whole line ("Error TLS not
+enabled" without -Z);
 "stats" gains ssl_handshake_errors and time_since_server_cert_refresh; "stats settings" shows
 ssl_enabled yes and the ssl_* options (ssl_verify_mode as OpenSSL's flags: 2 -> 3); a client
 without the required certificate, or speaking plain text, is dropped and counted as a
@@ -260,6 +261,11 @@ def test_refresh_certs_loads_new_certificates():
             old.close()
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def test_refresh_certs_without_tls():
+    with Server() as srv, srv.session() as s:
+        s.call("refresh_certs\r\n", "Error TLS not enabled\r\n")
 
 
 def test_tls_without_a_certificate_does_not_start():

@@ -53,6 +53,8 @@ def control_field(deb, field):
 
 
 def test_deb_unpacks_and_its_kiokud_starts():
+    if os.environ.get("KIOKU_SANITIZED"):
+        skip("a sanitizer build packages libasan instead of jemalloc; the release build checks the .deb")
     with tempfile.TemporaryDirectory() as tmp:
         deb = build_deb(os.path.join(tmp, "out"))
         assert control_field(deb, "Package") == "kioku"
