@@ -8,6 +8,7 @@
 // flag stops at once while a bad argument is remembered (the last one's message wins) and the
 // pass goes on. md and ma answer every flag error with one generic message. Flags newer than
 // 1.6.18 (E everywhere, x on md) are accepted here; 1.6.18 calls them invalid.
+#include "protocol/c_numbers.h"
 #include "protocol/meta_parser.h"
 
 #include <charconv>
@@ -25,59 +26,6 @@ constexpr std::size_t kMaxWords = 23;  // memcached's tokenizer: 24 tokens, one 
 constexpr std::string_view kBadFormat = "CLIENT_ERROR bad command line format";
 constexpr std::string_view kBadToken = "CLIENT_ERROR bad token in command line format";
 
-bool is_c_space(char c) {
-  return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r';
-}
-
-// memcached's safe_strto* family over one word (see text_parser.cc for the rules).
-struct CNumber {
-  bool ok = false;
-  bool negative = false;
-  uint64_t magnitude = 0;
-};
-
-CNumber scan_c_number(std::string_view word) {
-  CNumber n;
-  std::size_t i = 0;
-  while (i < word.size() && is_c_space(word[i])) ++i;
-  if (i < word.size() && (word[i] == '+' || word[i] == '-')) {
-    n.negative = word[i] == '-';
-    ++i;
-  }
-  const char* first = word.data() + i;
-  const char* last = word.data() + word.size();
-  const auto [ptr, ec] = std::from_chars(first, last, n.magnitude, 10);
-  if (ptr == first || ec == std::errc::result_out_of_range) return n;
-  if (ptr != last && !is_c_space(*ptr)) return n;
-  n.ok = true;
-  return n;
-}
-
-bool parse_strtoull(std::string_view word, uint64_t* out) {
-  const CNumber n = scan_c_number(word);
-  if (!n.ok) return false;
-  const uint64_t value = n.negative ? 0 - n.magnitude : n.magnitude;
-  if (n.negative && static_cast<int64_t>(value) < 0) return false;
-  *out = value;
-  return true;
-}
-
-bool parse_strtoul(std::string_view word, uint32_t* out) {
-  uint64_t value = 0;
-  if (!parse_strtoull(word, &value)) return false;
-  *out = static_cast<uint32_t>(value);
-  return true;
-}
-
-bool parse_strtol(std::string_view word, int32_t* out) {
-  const CNumber n = scan_c_number(word);
-  if (!n.ok) return false;
-  constexpr uint64_t kMaxPositive = static_cast<uint64_t>(std::numeric_limits<int64_t>::max());
-  if (n.magnitude > kMaxPositive + (n.negative ? 1 : 0)) return false;
-  const uint64_t bits = n.negative ? 0 - n.magnitude : n.magnitude;
-  *out = static_cast<int32_t>(static_cast<uint32_t>(bits));
-  return true;
-}
 
 bool command_of(std::string_view word, MetaCommand* out) {
   if (word.size() != 2 || word[0] != 'm') return false;

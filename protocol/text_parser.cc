@@ -6,6 +6,7 @@
 //
 // Every rule here was checked against a running memcached 1.6.18; tests/protocol/ holds the
 // observed input -> reply pairs.
+#include "protocol/c_numbers.h"
 #include "protocol/text_parser.h"
 
 #include <algorithm>
@@ -23,10 +24,6 @@ constexpr std::size_t kMaxTokens = 24;
 constexpr std::size_t kMaxWords = kMaxTokens - 1;
 // How far memcached looks past leading spaces for "get "/"gets " on an over-long line.
 constexpr std::size_t kMaxLeadingSpacesForLongGet = 100;
-
-bool is_c_space(char c) {
-  return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r';
-}
 
 // A line split the way memcached's tokenize_command splits it.
 struct Tokens {
@@ -61,59 +58,6 @@ std::string_view rest_after(std::string_view line, std::string_view word) {
   return rest;
 }
 
-// What C's strtoul/strtoull/strtol see in a word, as memcached's safe_strto* helpers use them.
-struct CNumber {
-  bool ok = false;  // digits present, no ERANGE, followed by the word's end or C whitespace
-  bool negative = false;
-  uint64_t magnitude = 0;
-};
-
-CNumber scan_c_number(std::string_view word) {
-  CNumber n;
-  std::size_t i = 0;
-  while (i < word.size() && is_c_space(word[i])) ++i;
-  if (i < word.size() && (word[i] == '+' || word[i] == '-')) {
-    n.negative = word[i] == '-';
-    ++i;
-  }
-  const char* first = word.data() + i;
-  const char* last = word.data() + word.size();
-  const auto [ptr, ec] = std::from_chars(first, last, n.magnitude, 10);
-  if (ptr == first) return n;  // no digits (from_chars also refuses a second sign)
-  if (ec == std::errc::result_out_of_range) return n;
-  if (ptr != last && !is_c_space(*ptr)) return n;
-  n.ok = true;
-  return n;
-}
-
-// safe_strtoull: a '-' is refused only when the wrapped result looks negative as int64.
-bool parse_strtoull(std::string_view word, uint64_t* out) {
-  const CNumber n = scan_c_number(word);
-  if (!n.ok) return false;
-  const uint64_t value = n.negative ? 0 - n.magnitude : n.magnitude;
-  if (n.negative && static_cast<int64_t>(value) < 0) return false;
-  *out = value;
-  return true;
-}
-
-// safe_strtoul on LP64: strtoul is 64-bit, the result is truncated to uint32.
-bool parse_strtoul(std::string_view word, uint32_t* out) {
-  uint64_t value = 0;
-  if (!parse_strtoull(word, &value)) return false;
-  *out = static_cast<uint32_t>(value);
-  return true;
-}
-
-// safe_strtol on LP64: strtol is 64-bit (ERANGE outside int64), the result is truncated to int32.
-bool parse_strtol(std::string_view word, int32_t* out) {
-  const CNumber n = scan_c_number(word);
-  if (!n.ok) return false;
-  constexpr uint64_t kMaxPositive = static_cast<uint64_t>(std::numeric_limits<int64_t>::max());
-  if (n.magnitude > kMaxPositive + (n.negative ? 1 : 0)) return false;
-  const uint64_t bits = n.negative ? 0 - n.magnitude : n.magnitude;
-  *out = static_cast<int32_t>(static_cast<uint32_t>(bits));
-  return true;
-}
 
 bool valid_keys(std::string_view keys) {
   KeyIterator it(keys);
