@@ -116,6 +116,21 @@ def test_two_thousand_keys_spread_and_read_back_over_meta():
     assert out[0]["hits"]["key:1"]["value"] == "value-1"
 
 
+def test_an_oversized_store_is_refused_and_the_connection_stays_in_step():
+    # One client (shell) on one connection: memcached swallows the refused ms data block, so
+    # the replies that follow still belong to the requests that follow.
+    with Server(["-m", "32", "-t", "1"]) as node:
+        commands = "set small v\nset big %s\nget small\nget big small\n" % ("x" * 1100000)
+        out = subprocess.run([cli_binary(), "--json", "--protocol", "meta", "--servers",
+                              "%s:%d" % (HOST, node.port), "shell"], input=commands,
+                             capture_output=True, text=True, timeout=30)
+        lines = [json.loads(l) for l in out.stdout.splitlines()]
+        assert [l["result"] for l in lines] == ["OK", "SERVER_ERROR", "OK", "OK"], lines
+        assert lines[1]["error"] == "SERVER_ERROR object too large for cache", lines[1]
+        assert lines[3]["hits"] == {"small": {"value": "v", "flags": 0}}, lines[3]
+        assert lines[3]["misses"] == ["big"], lines[3]
+
+
 class ScriptedServer:
     """One connection: records what the client sends, answers each read with the next reply."""
 
