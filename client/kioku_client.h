@@ -4,8 +4,9 @@
 // auto-eject state (client/failure_tracker) and, when built from a configuration endpoint, the
 // auto-discovery poll that rebuilds the node list when `config get cluster` reports a new
 // version. Keyed operations speak text or meta (ClientOptions::protocol; meta requests and
-// replies live in client/meta_codec). Operations are blocking and run in the caller's thread; a multi-key get sends one
-// request to every node involved before reading any reply, then merges. Must not: throw on
+// replies live in client/meta_codec). Operations are blocking and run in the caller's thread;
+// a multi-key get sends one request to every node involved before reading any reply, then
+// merges. Must not: throw on
 // network errors (they come back as Result codes) or be shared between threads unlocked.
 #pragma once
 
