@@ -131,6 +131,27 @@ def test_an_oversized_store_is_refused_and_the_connection_stays_in_step():
         assert lines[3]["misses"] == ["big"], lines[3]
 
 
+def test_a_dead_node_is_ejected_and_the_meta_client_keeps_serving():
+    nodes = three_nodes()
+    s = server_list(nodes)
+    victim = nodes[2]
+    victim_label = "%s:%d" % (HOST, victim.port)
+    victim.kill()
+    # One client: the first two stores routed to the dead node fail, which ejects it; every
+    # later key goes to the two survivors, over meta, and reads back from them.
+    out = subprocess.run([cli_binary(), "--json", "--protocol", "meta", "--servers", s,
+                          "--failure-limit", "2", "--retry-timeout-ms", "60000",
+                          "--timeout-ms", "500", "shell"],
+                         input="load 900\nverify 900\nnodes\n", capture_output=True, text=True,
+                         timeout=60)
+    load, verify, states = [json.loads(l) for l in out.stdout.splitlines()]
+    assert load["failed"] == 2 and load["stored"] == 898, load
+    assert victim_label not in load["per_node"], load
+    assert verify["found"] == 898 and verify["wrong"] == 0, verify
+    states = {n["node"]: n["state"] for n in states["nodes"]}
+    assert states[victim_label] == "ejected" and list(states.values()).count("live") == 2, states
+
+
 class ScriptedServer:
     """One connection: records what the client sends, answers each read with the next reply."""
 
