@@ -68,6 +68,7 @@ struct CliOptions {
   std::string discover;
   std::string distribution = "ketama-weighted";
   std::string hash = "md5";
+  std::string protocol = "text";
   uint32_t timeout_ms = 1000;
   uint32_t failure_limit = 2;
   uint32_t retry_timeout_ms = 2000;
@@ -481,6 +482,8 @@ int run_cli(int argc, char** argv) {
   app.add_option("--distribution", o.distribution,
                  "ketama-weighted (libmemcached's KETAMA_WEIGHTED), ketama or modula");
   app.add_option("--hash", o.hash, "key hash: md5 or one-at-a-time (libmemcached's default)");
+  app.add_option("--protocol", o.protocol,
+                 "text, or meta (mg/ms/md/ma; flush, stats and version stay text)");
   app.add_option("--timeout-ms", o.timeout_ms, "connect, send and receive timeout");
   app.add_option("--failure-limit", o.failure_limit, "consecutive failures that eject a node");
   app.add_option("--retry-timeout-ms", o.retry_timeout_ms,
@@ -511,10 +514,15 @@ int run_cli(int argc, char** argv) {
     std::cerr << "kioku-cli: unknown hash \"" << o.hash << "\"\n";
     return kExitUsage;
   }
+  if (o.protocol != "text" && o.protocol != "meta") {
+    std::cerr << "kioku-cli: unknown protocol \"" << o.protocol << "\"\n";
+    return kExitUsage;
+  }
   if (o.failure_limit == 0) {
     std::cerr << "kioku-cli: --failure-limit must be at least 1\n";
     return kExitUsage;
   }
+  options.protocol = o.protocol == "meta" ? WireProtocol::kMeta : WireProtocol::kText;
   options.distribution = *distribution;
   options.hash = *hash;
   options.timeout = std::chrono::milliseconds(o.timeout_ms);

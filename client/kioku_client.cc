@@ -5,6 +5,7 @@
 #include <charconv>
 #include <map>
 
+#include "client/meta_codec.h"
 #include "protocol/text_parser.h"
 
 namespace kioku::client {
@@ -46,6 +47,10 @@ std::string_view result_name(Result r) {
       break;
   }
   return "IO_ERROR";
+}
+
+std::string_view wire_protocol_name(WireProtocol protocol) {
+  return protocol == WireProtocol::kMeta ? "meta" : "text";
 }
 
 std::string_view store_mode_command(StoreMode mode) {
@@ -195,6 +200,36 @@ Result KiokuClient::exchange_line(std::size_t node, std::string_view request, st
   return Result::kOk;
 }
 
+Result KiokuClient::exchange_meta(std::size_t node, std::string_view request, MetaReply* reply) {
+  NodeConnection& c = *nodes_[node].connection;
+  if (!c.send(request) ||
+      !c.receive([&](std::string_view in) { return read_meta_reply(in, reply); })) {
+    node_failed(node);
+    return Result::kIoError;
+  }
+  node_answered(node);
+  return Result::kOk;
+}
+
+Result KiokuClient::meta_result(const MetaReply& reply) {
+  switch (reply.code) {
+    case MetaCode::kNotStored:
+      return Result::kNotStored;
+    case MetaCode::kExists:
+      return Result::kExists;
+    case MetaCode::kNotFound:
+    case MetaCode::kEnd:
+      return Result::kNotFound;
+    case MetaCode::kError:
+      return error_result(reply.error_line);
+    case MetaCode::kValue:
+    case MetaCode::kHeader:
+    case MetaCode::kNoop:
+      break;
+  }
+  return error_result("unexpected meta reply");
+}
+
 Result KiokuClient::store(StoreMode mode, std::string_view key, std::string_view value,
                           uint32_t flags, int64_t exptime, uint64_t cas) {
   if (!valid_key(key)) return invalid_key(key);
@@ -203,6 +238,12 @@ Result KiokuClient::store(StoreMode mode, std::string_view key, std::string_view
   if (!node) return Result::kNoServer;
   std::string request;
   request.reserve(key.size() + value.size() + 64);
+  if (meta()) {
+    compose_meta_store(&request, mode, key, value, flags, exptime, cas);
+    MetaReply reply;
+    if (Result r = exchange_meta(*node, request, &reply); r != Result::kOk) return r;
+    return reply.code == MetaCode::kHeader ? Result::kOk : meta_result(reply);
+  }
   request += store_mode_command(mode);
   request += ' ';
   request += key;
@@ -250,10 +291,15 @@ Result KiokuClient::get_multi(const std::vector<std::string>& keys, std::vector<
       continue;
     }
     std::string& r = requests[*node];
+    if (meta()) {
+      compose_meta_get(&r, key, with_cas, /*quiet=*/true);
+      continue;
+    }
     if (r.empty()) r = with_cas ? "gets" : "get";
     r += ' ';
     r += key;
   }
+  if (meta()) return get_multi_meta(requests, items, result);
   // Every request goes out before any reply is read: the nodes work in parallel.
   std::vector<bool> sent(nodes_.size(), false);
   for (std::size_t n = 0; n < nodes_.size(); ++n) {
@@ -281,12 +327,69 @@ Result KiokuClient::get_multi(const std::vector<std::string>& keys, std::vector<
   return result;
 }
 
+Result KiokuClient::get_multi_meta(std::vector<std::string>& requests, std::vector<Item>* items,
+                                   Result result) {
+  // Every pipeline (quiet mg per key, then mn) goes out before any reply is read.
+  std::vector<bool> sent(nodes_.size(), false);
+  for (std::size_t n = 0; n < nodes_.size(); ++n) {
+    if (requests[n].empty()) continue;
+    compose_meta_noop(&requests[n]);
+    if (nodes_[n].connection->send(requests[n])) {
+      sent[n] = true;
+    } else {
+      node_failed(n);
+      result = Result::kIoError;
+    }
+  }
+  for (std::size_t n = 0; n < nodes_.size(); ++n) {
+    if (!sent[n]) continue;
+    // One reply at a time up to MN: hits come back as VA, misses are silent, errors are not.
+    bool failed = false;
+    std::string error_line;
+    for (MetaReply reply; !failed;) {
+      if (!nodes_[n].connection->receive(
+              [&](std::string_view in) { return read_meta_reply(in, &reply); })) {
+        failed = true;
+        break;
+      }
+      if (reply.code == MetaCode::kNoop) break;
+      if (reply.code == MetaCode::kValue && reply.has_key) {
+        items->push_back(std::move(reply.item));
+      } else if (reply.code == MetaCode::kError) {
+        if (error_line.empty()) error_line = reply.error_line;
+      } else if (reply.code != MetaCode::kEnd) {
+        // Nothing else answers a quiet mg: the stream is out of step, so drop the connection.
+        nodes_[n].connection->close();
+        error_line = "unexpected meta reply in a multi-get";
+        break;
+      }
+    }
+    if (failed) {
+      node_failed(n);
+      result = Result::kIoError;
+      continue;
+    }
+    node_answered(n);
+    if (!error_line.empty() && result == Result::kOk) result = error_result(error_line);
+  }
+  return result;
+}
+
 Result KiokuClient::arithmetic(std::string_view command, std::string_view key, uint64_t delta,
                                uint64_t* value) {
   if (!valid_key(key)) return invalid_key(key);
   before_operation();
   auto node = route(key);
   if (!node) return Result::kNoServer;
+  if (meta()) {
+    std::string request;
+    compose_meta_arithmetic(&request, key, command == "incr", delta);
+    MetaReply reply;
+    if (Result r = exchange_meta(*node, request, &reply); r != Result::kOk) return r;
+    if (reply.code != MetaCode::kValue) return meta_result(reply);
+    if (parse_u64(reply.item.value, value)) return Result::kOk;
+    return error_result("ma: not a number: " + reply.item.value);
+  }
   std::string request(command);
   request += ' ';
   request += key;
@@ -319,12 +422,32 @@ Result KiokuClient::simple(std::string_view key, const std::string& request,
   return error_result(line);
 }
 
+Result KiokuClient::simple_meta(std::string_view key, const std::string& request) {
+  if (!valid_key(key)) return invalid_key(key);
+  before_operation();
+  auto node = route(key);
+  if (!node) return Result::kNoServer;
+  MetaReply reply;
+  if (Result r = exchange_meta(*node, request, &reply); r != Result::kOk) return r;
+  return reply.code == MetaCode::kHeader ? Result::kOk : meta_result(reply);
+}
+
 Result KiokuClient::touch(std::string_view key, int64_t exptime) {
+  if (meta()) {
+    std::string request;
+    compose_meta_touch(&request, key, exptime);
+    return simple_meta(key, request);
+  }
   return simple(key, "touch " + std::string(key) + " " + std::to_string(exptime) + "\r\n",
                 "TOUCHED");
 }
 
 Result KiokuClient::remove(std::string_view key) {
+  if (meta()) {
+    std::string request;
+    compose_meta_delete(&request, key);
+    return simple_meta(key, request);
+  }
   return simple(key, "delete " + std::string(key) + "\r\n", "DELETED");
 }
 

@@ -3,8 +3,10 @@
 // Owns: one NodeConnection per node, the ring that maps keys to nodes (client/ketama), the
 // auto-eject state (client/failure_tracker) and, when built from a configuration endpoint, the
 // auto-discovery poll that rebuilds the node list when `config get cluster` reports a new
-// version. Operations are blocking and run in the caller's thread; a multi-key get sends one
-// request to every node involved before reading any reply, then merges. Must not: throw on
+// version. Keyed operations speak text or meta (ClientOptions::protocol; meta requests and
+// replies live in client/meta_codec). Operations are blocking and run in the caller's thread;
+// a multi-key get sends one request to every node involved before reading any reply, then
+// merges. Must not: throw on
 // network errors (they come back as Result codes) or be shared between threads unlocked.
 #pragma once
 
@@ -27,6 +29,8 @@
 
 namespace kioku::client {
 
+struct MetaReply;  // client/meta_codec.h
+
 enum class Result : uint8_t {
   kOk,           // STORED, DELETED, TOUCHED, OK, a hit, a number
   kNotStored,    // NOT_STORED
@@ -43,7 +47,13 @@ bool valid_key(std::string_view key);
 
 std::string_view result_name(Result r);
 
+// Which protocol keyed operations speak. Meta maps each onto mg/ms/md/ma (multi-get: quiet mg
+// per key, ended by mn); flush_all, stats and version stay text, which meta servers also speak.
+enum class WireProtocol : uint8_t { kText, kMeta };
+std::string_view wire_protocol_name(WireProtocol protocol);
+
 struct ClientOptions {
+  WireProtocol protocol = WireProtocol::kText;
   Distribution distribution = Distribution::kKetamaWeighted;
   KeyHash hash = KeyHash::kMd5;
   std::chrono::milliseconds timeout{1000};
@@ -132,7 +142,17 @@ class KiokuClient {
   Result arithmetic(std::string_view command, std::string_view key, uint64_t delta,
                     uint64_t* value);
   Result simple(std::string_view key, const std::string& request, std::string_view success);
+  // Meta: one request whose success is HD (md, mg with T).
+  Result simple_meta(std::string_view key, const std::string& request);
+  // Meta: sends each node's pipeline in `requests` (mn appended), then reads and merges.
+  Result get_multi_meta(std::vector<std::string>& requests, std::vector<Item>* items,
+                        Result result);
   Result error_result(std::string_view line);
+  // Meta: sends `request` to `node` and reads one meta reply; kIoError on failure.
+  Result exchange_meta(std::size_t node, std::string_view request, MetaReply* reply);
+  // Meta: the Result for a reply that is not the operation's success code.
+  Result meta_result(const MetaReply& reply);
+  bool meta() const { return options_.protocol == WireProtocol::kMeta; }
   Result invalid_key(std::string_view key);
 
   ClientOptions options_;
