@@ -10,6 +10,7 @@
 // Allocation may evict, so it never runs while the caller holds a stripe lock: stores that
 // need a new item built from an old one (append, prepend, incr growth) pin the old item,
 // drop the lock, allocate, and re-check under the lock that the old item is still current.
+#include "slab/counter_text.h"
 #include "slab/cache.h"
 
 #include <algorithm>
@@ -34,35 +35,6 @@ namespace {
 constexpr uint32_t kMaxStripePower = 13;
 constexpr int kAllocTries = 10;  // evict-and-retry rounds before giving up
 constexpr int kEvictSearch = 5;  // items looked at from the LRU tail per round (memcached)
-
-// memcached's safe_strtoull over a value that is not NUL-terminated: optional leading space,
-// optional sign, digits, then end of value or a space; no overflow; "-N" only if it does not
-// look negative as a signed number.
-bool parse_u64(std::string_view s, uint64_t* out) {
-  std::size_t i = 0;
-  auto is_space = [](char c) { return c == ' ' || (c >= '\t' && c <= '\r'); };
-  while (i < s.size() && is_space(s[i])) ++i;
-  bool negative = false;
-  if (i < s.size() && (s[i] == '+' || s[i] == '-')) {
-    negative = s[i] == '-';
-    ++i;
-  }
-  const std::size_t digits_start = i;
-  uint64_t v = 0;
-  for (; i < s.size() && s[i] >= '0' && s[i] <= '9'; ++i) {
-    const uint64_t d = static_cast<uint64_t>(s[i] - '0');
-    if (v > (UINT64_MAX - d) / 10) return false;  // ERANGE
-    v = v * 10 + d;
-  }
-  if (i == digits_start) return false;
-  if (i < s.size() && !is_space(s[i])) return false;
-  if (negative) {
-    v = ~v + 1;  // what strtoull does with a minus sign
-    if (static_cast<int64_t>(v) < 0) return false;
-  }
-  *out = v;
-  return true;
-}
 
 LruPolicy lru_policy(const CacheConfig& c) {
   LruPolicy p;
@@ -434,7 +406,7 @@ struct Cache::Impl {
           *cas_mismatch = true;
           return {DeltaStatus::kNotFound, 0};
         }
-        if (old_it->nbytes() == 0 || !parse_u64(old_it->value(), &value))
+        if (old_it->nbytes() == 0 || !parse_counter(old_it->value(), &value))
           return {DeltaStatus::kNonNumeric, 0};
         if (increment) {
           value += amount;  // wraps at 2^64, as memcached

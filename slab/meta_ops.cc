@@ -9,39 +9,13 @@
 #include <cstring>
 #include <mutex>
 
+#include "slab/counter_text.h"
 #include "slab/cache.h"
 #include "slab/hash_table.h"
 #include "slab/item.h"
 
 namespace kioku::slab {
 namespace {
-
-// memcached's safe_strtoull over an item value (see cache.cc's copy for the rules).
-bool parse_counter(std::string_view s, uint64_t* out) {
-  std::size_t i = 0;
-  auto is_space = [](char c) { return c == ' ' || (c >= '\t' && c <= '\r'); };
-  while (i < s.size() && is_space(s[i])) ++i;
-  bool negative = false;
-  if (i < s.size() && (s[i] == '+' || s[i] == '-')) {
-    negative = s[i] == '-';
-    ++i;
-  }
-  const std::size_t digits_start = i;
-  uint64_t v = 0;
-  for (; i < s.size() && s[i] >= '0' && s[i] <= '9'; ++i) {
-    const auto d = static_cast<uint64_t>(s[i] - '0');
-    if (v > (UINT64_MAX - d) / 10) return false;
-    v = v * 10 + d;
-  }
-  if (i == digits_start) return false;
-  if (i < s.size() && !is_space(s[i])) return false;
-  if (negative) {
-    v = ~v + 1;
-    if (static_cast<int64_t>(v) < 0) return false;
-  }
-  *out = v;
-  return true;
-}
 
 std::size_t format_u64(uint64_t v, char* buf) {
   char tmp[24];
