@@ -1,5 +1,6 @@
 // client/bench_options.cc — see bench_options.h.
 #include "client/bench_options.h"
+#include "client/words.h"
 
 #include <CLI/CLI.hpp>
 #include <charconv>
@@ -8,17 +9,6 @@
 #include "protocol/text_parser.h"
 
 namespace kioku::client {
-namespace {
-
-template <typename T>
-bool parse_number(std::string_view token, T* value) {
-  if (token.empty()) return false;
-  auto [ptr, ec] = std::from_chars(token.data(), token.data() + token.size(), *value);
-  return ec == std::errc() && ptr == token.data() + token.size();
-}
-
-}  // namespace
-
 void add_bench_options(CLI::App& app, BenchOptions& o, RawBenchOptions& raw) {
   app.add_option("-s,--server", raw.server, "Server to load, HOST:PORT")->capture_default_str();
   app.add_option("-t,--threads", o.threads, "Load threads, each with its own event loop")

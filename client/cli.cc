@@ -1,6 +1,7 @@
 // client/cli.cc — see cli.h. Exit status: 0 success, 1 a miss or a refused store/cas/delete,
 // 2 a usage error, 3 a node failed or no node was reachable.
 #include "client/cli.h"
+#include "client/words.h"
 
 #include <CLI/CLI.hpp>
 #include <charconv>
@@ -55,12 +56,6 @@ std::string json_string(std::string_view s) {
     }
   }
   return out + "\"";
-}
-
-template <typename T>
-bool parse_number(std::string_view text, T* out) {
-  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), *out);
-  return !text.empty() && ec == std::errc() && ptr == text.data() + text.size();
 }
 
 struct CliOptions {

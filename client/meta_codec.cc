@@ -1,5 +1,6 @@
 // client/meta_codec.cc — see meta_codec.h.
 #include "client/meta_codec.h"
+#include "client/words.h"
 
 #include <charconv>
 
@@ -12,25 +13,6 @@ namespace {
 // A meta reply line holds a code, a key (at most 250 bytes) and a few flags; anything much
 // longer without a newline is not a memcached server talking.
 constexpr std::size_t kMaxMetaLine = 4096;
-
-template <typename T>
-bool parse_number(std::string_view text, T* out) {
-  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), *out);
-  return !text.empty() && ec == std::errc() && ptr == text.data() + text.size();
-}
-
-std::string_view next_word(std::string_view* rest) {
-  const auto start = rest->find_first_not_of(' ');
-  if (start == std::string_view::npos) {
-    *rest = {};
-    return {};
-  }
-  rest->remove_prefix(start);
-  const auto end = std::min(rest->find(' '), rest->size());
-  std::string_view word = rest->substr(0, end);
-  rest->remove_prefix(end);
-  return word;
-}
 
 // The return flags after the code: k, f and c are kept, the rest (O, t, s, ...) skipped.
 bool read_flags(std::string_view rest, MetaReply* reply) {

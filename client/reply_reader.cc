@@ -1,5 +1,6 @@
 // client/reply_reader.cc — see reply_reader.h.
 #include "client/reply_reader.h"
+#include "client/words.h"
 
 #include <charconv>
 
@@ -9,26 +10,6 @@ namespace {
 
 // Replies other than a value's data never carry lines longer than this.
 constexpr std::size_t kMaxLine = 4096;
-
-template <typename T>
-bool parse_number(std::string_view text, T* out) {
-  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), *out);
-  return !text.empty() && ec == std::errc() && ptr == text.data() + text.size();
-}
-
-// Splits off the next space-separated word.
-std::string_view next_word(std::string_view* rest) {
-  const auto start = rest->find_first_not_of(' ');
-  if (start == std::string_view::npos) {
-    *rest = {};
-    return {};
-  }
-  rest->remove_prefix(start);
-  const auto end = std::min(rest->find(' '), rest->size());
-  std::string_view word = rest->substr(0, end);
-  rest->remove_prefix(end);
-  return word;
-}
 
 // Finds the next line at `at`: its text (without "\r\n") and where the following byte is.
 bool line_at(std::string_view in, std::size_t at, std::string_view* line, std::size_t* next,

@@ -1,18 +1,12 @@
 // client/server_list.cc — see server_list.h.
 #include "client/server_list.h"
+#include "client/words.h"
 
 #include <charconv>
 
 namespace kioku::client {
 
 namespace {
-
-template <typename T>
-bool parse_number(std::string_view text, T* out) {
-  if (text.empty()) return false;
-  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), *out);
-  return ec == std::errc() && ptr == text.data() + text.size();
-}
 
 bool parse_port(std::string_view text, uint16_t* port) {
   return parse_number(text, port) && *port != 0;

@@ -1,5 +1,6 @@
 // client/text_codec.cc — see text_codec.h.
 #include "client/text_codec.h"
+#include "client/words.h"
 
 #include <charconv>
 #include <cstring>
@@ -38,13 +39,6 @@ std::string_view next_token(std::string_view* rest) {
   std::string_view token = rest->substr(start, end - start);
   rest->remove_prefix(end);
   return token;
-}
-
-template <typename T>
-bool parse_number(std::string_view token, T* value) {
-  if (token.empty()) return false;
-  auto [ptr, ec] = std::from_chars(token.data(), token.data() + token.size(), *value);
-  return ec == std::errc() && ptr == token.data() + token.size();
 }
 
 // The data length from "VALUE <key> <flags> <bytes>[ <cas>]" (prefix already removed).
