@@ -89,6 +89,7 @@ Server::~Server() {
     worker->request_stop();
     worker->join();
   }
+  udp_.reset();  // its events are on the workers' bases
   workers_.clear();
   for (auto& listener : listeners_) {
     listener.event.reset();
@@ -107,9 +108,15 @@ bool Server::listen() {
       return false;
     }
   }
-  if (settings_.listen.empty()) return listen_tcp("");
+  if (settings_.listen.empty()) {
+    if (!listen_tcp("")) return false;
+  }
   for (const std::string& host : settings_.listen) {
     if (!listen_tcp(host)) return false;
+  }
+  if (settings_.udp_port != 0) {
+    udp_ = std::make_unique<UdpListener>(*this);
+    if (!udp_->bind(settings_.listen, settings_.udp_port)) return false;
   }
   return true;
 }
@@ -209,6 +216,9 @@ int Server::run() {
   for (unsigned i = 0; i < settings_.threads; ++i) {
     workers_.push_back(std::make_unique<Worker>(*this, i));
   }
+  if (udp_) {
+    for (auto& worker : workers_) udp_->attach(*worker);
+  }
   for (auto& worker : workers_) worker->start();
   for (auto& listener : listeners_) {
     listener.event.reset(
@@ -239,6 +249,11 @@ int Server::run() {
     for (const auto& listener : listeners_) {
       log_line(LogLevel::kInfo, "listening on %s", listener.name.c_str());
     }
+    if (udp_) {
+      for (const auto& name : udp_->names()) {
+        log_line(LogLevel::kInfo, "listening on %s", name.c_str());
+      }
+    }
     log_line(LogLevel::kInfo, "kiokud %s ready: %u worker threads, %zu MB of item memory",
              KIOKU_VERSION, settings_.threads, settings_.memory_limit >> 20);
   }
@@ -249,6 +264,7 @@ int Server::run() {
 
   for (auto& worker : workers_) worker->request_stop();
   for (auto& worker : workers_) worker->join();
+  udp_.reset();
   return 0;
 }
 

@@ -17,6 +17,7 @@
 #include "daemon/executor.h"
 #include "daemon/settings.h"
 #include "daemon/tls.h"
+#include "daemon/udp_listener.h"
 #include "daemon/thread_stats.h"
 #include "daemon/worker.h"
 #include "slab/cache.h"
@@ -81,6 +82,7 @@ class Server final : public ServerControl {
   EventBasePtr base_;
   std::vector<Listener> listeners_;
   std::vector<std::unique_ptr<Worker>> workers_;
+  std::unique_ptr<UdpListener> udp_;  // -U; its events live on the workers' bases
   unsigned next_worker_ = 0;
   EventPtr clock_event_;
   std::vector<EventPtr> signal_events_;
