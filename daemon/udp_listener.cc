@@ -4,7 +4,7 @@
 // whose "total datagrams" is not 1, is dropped without a reply (memcached does not reassemble
 // multi-datagram requests); the sequence number and reserved word of a request are ignored.
 // Every command in a datagram gets its own framed reply (seq 0..n-1 of n, the request's id),
-// in datagrams of at most 1400 bytes with the header. A command left incomplete at the end of
+// in datagrams of at most 1400 bytes with the header; a multi-key get is framed per key. A command left incomplete at the end of
 // the datagram (no newline, a short data block) gets no reply. "quit" answers with a bare
 // header whose total is 0.
 #include "daemon/udp_listener.h"
@@ -230,6 +230,10 @@ void UdpListener::serve_datagram(WorkerSide& side, int fd, std::string_view data
       }
     }
     rest.remove_prefix(consumed);
+    if (protocol::is_retrieval_command(request.command) &&
+        serve_keys_apart(side, fd, request, *header, peer, peer_length)) {
+      continue;
+    }
     const uint64_t started_ns = CommandLatency::now_ns();
     const ExecuteOutcome outcome = side.executor.execute(request, side.output);
     side.worker.latency().record(request.command, CommandLatency::now_ns() - started_ns);
@@ -247,12 +251,42 @@ void UdpListener::serve_datagram(WorkerSide& side, int fd, std::string_view data
   }
 }
 
+bool UdpListener::serve_keys_apart(WorkerSide& side, int fd, const protocol::TextRequest& request,
+                                   const protocol::UdpFrameHeader& header,
+                                   const sockaddr_storage& peer, socklen_t peer_length) {
+  // memcached 1.6.18 frames each key's VALUE block of a multi-key get as its own run of
+  // datagrams (seq from 0 again), a miss sends nothing, and "END" travels with the last
+  // key's block or alone. Running the keys one by one and dropping all but the last "END"
+  // gives the same datagrams.
+  protocol::KeyIterator count(request.keys);
+  std::string_view key;
+  int keys = 0;
+  while (keys < 2 && count.next(&key)) ++keys;
+  if (keys < 2) return false;  // one key: the ordinary path
+  protocol::KeyIterator walk(request.keys);
+  std::string_view current;
+  bool more = walk.next(&current);
+  while (more) {
+    protocol::TextRequest one = request;
+    one.keys = current;
+    more = walk.next(&current);
+    const uint64_t started_ns = CommandLatency::now_ns();
+    side.executor.execute(one, side.output);
+    side.worker.latency().record(one.command, CommandLatency::now_ns() - started_ns);
+    send_reply(side, fd, header.request_id, peer, peer_length, /*drop_end=*/more);
+  }
+  return true;
+}
+
 void UdpListener::send_reply(WorkerSide& side, int fd, uint16_t request_id,
-                             const sockaddr_storage& peer, socklen_t peer_length) {
+                             const sockaddr_storage& peer, socklen_t peer_length, bool drop_end) {
   if (side.output.empty()) return;  // noreply: nothing at all goes back
   side.reply.clear();
   side.output.copy_pending(&side.reply);
   side.output.clear();
+  constexpr std::string_view kEnd = "END\r\n";
+  if (drop_end && side.reply.ends_with(kEnd)) side.reply.resize(side.reply.size() - kEnd.size());
+  if (side.reply.empty()) return;
   const std::size_t count = protocol::udp_datagram_count(side.reply.size());
   if (count > 0xffff) return;  // cannot be numbered; memcached's replies never get here
   char frame[protocol::kUdpMaxDatagram];

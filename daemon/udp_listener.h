@@ -18,6 +18,7 @@
 #include "daemon/meta_executor.h"
 #include "daemon/output_queue.h"
 #include "daemon/worker.h"
+#include "protocol/udp_frame.h"
 
 namespace kioku::daemon {
 
@@ -58,8 +59,15 @@ class UdpListener {
   static void on_read(evutil_socket_t fd, short what, void* arg);
   static void serve_datagram(WorkerSide& side, int fd, std::string_view datagram,
                              const sockaddr_storage& peer, socklen_t peer_length);
+  // A multi-key get, one key at a time as memcached frames it; false for a single key.
+  static bool serve_keys_apart(WorkerSide& side, int fd, const protocol::TextRequest& request,
+                               const protocol::UdpFrameHeader& header, const sockaddr_storage& peer,
+                               socklen_t peer_length);
+  // Frames and sends what the output queue holds (nothing for an empty one: noreply);
+  // drop_end removes a trailing "END\r\n" first.
   static void send_reply(WorkerSide& side, int fd, uint16_t request_id,
-                         const sockaddr_storage& peer, socklen_t peer_length);
+                         const sockaddr_storage& peer, socklen_t peer_length,
+                         bool drop_end = false);
 
   Server& server_;
   std::vector<int> fds_;

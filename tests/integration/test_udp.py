@@ -95,6 +95,34 @@ def test_each_command_of_a_datagram_gets_its_own_reply():
         u.close()
 
 
+def test_multi_key_get_frames_each_value():
+    # memcached frames each key's VALUE block on its own (seq from 0 again); a miss sends
+    # nothing; END goes with the last key's block, or alone when the last key misses.
+    srv, port = udp_server()
+    with srv:
+        u = Udp(port)
+        u.call(b"set a 0 0 1\r\nx\r\n", b"STORED\r\n")
+        u.call(b"set b 0 0 1\r\ny\r\n", b"STORED\r\n")
+        one = struct.pack(">HHHH", 3, 0, 1, 0)
+        u.send(b"get a miss b\r\n", rid=3)
+        assert u.recv() == one + b"VALUE a 0 1\r\nx\r\n"
+        assert u.recv() == one + b"VALUE b 0 1\r\ny\r\nEND\r\n"
+        u.expect_nothing()
+        u.send(b"get a b miss\r\n", rid=3)
+        assert u.recv() == one + b"VALUE a 0 1\r\nx\r\n"
+        assert u.recv() == one + b"VALUE b 0 1\r\ny\r\n"
+        assert u.recv() == one + b"END\r\n"
+        u.expect_nothing()
+        u.call(b"set big 0 0 2000\r\n" + b"v" * 2000 + b"\r\n", b"STORED\r\n")
+        u.send(b"get a big\r\n", rid=4)
+        assert u.recv() == struct.pack(">HHHH", 4, 0, 1, 0) + b"VALUE a 0 1\r\nx\r\n"
+        first, second = u.recv(), u.recv()
+        assert first[:8] == struct.pack(">HHHH", 4, 0, 2, 0) and len(first) == 1400
+        assert second[:8] == struct.pack(">HHHH", 4, 1, 2, 0)
+        assert first[8:] + second[8:] == b"VALUE big 0 2000\r\n" + b"v" * 2000 + b"\r\nEND\r\n"
+        u.close()
+
+
 def test_large_reply_spans_datagrams():
     srv, port = udp_server()
     with srv:
