@@ -4,9 +4,9 @@
 // whose "total datagrams" is not 1, is dropped without a reply (memcached does not reassemble
 // multi-datagram requests); the sequence number and reserved word of a request are ignored.
 // Every command in a datagram gets its own framed reply (seq 0..n-1 of n, the request's id),
-// in datagrams of at most 1400 bytes with the header; a multi-key get is framed per key. A command left incomplete at the end of
-// the datagram (no newline, a short data block) gets no reply. "quit" answers with a bare
-// header whose total is 0.
+// in datagrams of at most 1400 bytes with the header; a multi-key get is framed per key. A command
+// left incomplete at the end of the datagram (no newline, a short data block) gets no reply. "quit"
+// answers with a bare header whose total is 0.
 #include "daemon/udp_listener.h"
 
 #include <arpa/inet.h>
