@@ -6,6 +6,7 @@
 #pragma once
 
 #include <event2/event.h>
+#include <sys/socket.h>
 
 #include <atomic>
 #include <cstdint>
@@ -44,6 +45,10 @@ class Server final : public ServerControl {
   const std::vector<std::unique_ptr<Worker>>& workers() const { return workers_; }
   bool serving() const { return serving_.load(std::memory_order_acquire); }
 
+  // Whether the accepted socket `fd` came through a "notls:" listener (-Z only): one
+  // getsockname per connection, and only when such a listener exists.
+  bool plain_listener(int fd) const;
+
   // Connection accounting, called by workers.
   void connection_closed() { curr_connections_.fetch_sub(1, std::memory_order_relaxed); }
 
@@ -63,6 +68,8 @@ class Server final : public ServerControl {
     int fd = -1;
     std::string name;  // "tcp:127.0.0.1:11211" or "unix:/path"
     EventPtr event;
+    bool plain = false;       // "-l notls:HOST" with -Z: this listener speaks plain text
+    sockaddr_storage local{};  // what it is bound to (plain listeners only)
   };
 
   bool listen_tcp(const std::string& host);

@@ -142,7 +142,9 @@ ParseOutcome parse_settings(int argc, char** argv, Settings* s) {
   app.add_option("-a,--unix-mask", unix_mask, "access mask for the UNIX socket, in octal");
   app.add_option("-l,--listen", listen,
                  "interfaces to listen on, comma separated (default: all; use 127.0.0.1 "
-                 "unless the network is trusted)");
+                 "unless the network is trusted)")
+      ->multi_option_policy(CLI::MultiOptionPolicy::Join)  // as memcached: -l adds up
+      ->delimiter(',');
   app.add_flag("-d,--daemon", s->daemonize, "run as a daemon");
   app.add_flag("-r,--enable-coredumps", s->enable_coredumps, "maximize core file limit");
   app.add_option("-u,--user", s->user, "assume the identity of this user (when run as root)");
