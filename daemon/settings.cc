@@ -141,8 +141,8 @@ ParseOutcome parse_settings(int argc, char** argv, Settings* s) {
   app.add_option("-s,--unix-socket", s->unix_socket, "UNIX socket to listen on (disables TCP)");
   app.add_option("-a,--unix-mask", unix_mask, "access mask for the UNIX socket, in octal");
   app.add_option("-l,--listen", listen,
-                 "interfaces to listen on, comma separated (default: all; use 127.0.0.1 "
-                 "unless the network is trusted)")
+                 "interfaces to listen on, comma separated or repeated; notls:ADDR stays "
+                 "plain with -Z (default: all; use 127.0.0.1 unless the network is trusted)")
       ->multi_option_policy(CLI::MultiOptionPolicy::Join)  // as memcached: -l adds up
       ->delimiter(',');
   app.add_flag("-d,--daemon", s->daemonize, "run as a daemon");
