@@ -52,7 +52,10 @@ Connection::Connection(Worker& worker, int fd, std::string peer)
       meta_executor_(worker.server().settings(), worker.server().cache(), worker.stats()) {
   executor_.set_client_fd(fd);
   last_command_time_ = std::time(nullptr);
-  if (TlsContext* tls = worker.server().tls()) transport_ = tls->new_transport(fd_);
+  plain_ = worker.server().plain_listener(fd_);  // "-l notls:": no TLS on this one
+  if (TlsContext* tls = worker.server().tls(); tls != nullptr && !plain_) {
+    transport_ = tls->new_transport(fd_);
+  }
 }
 
 Connection::~Connection() {
@@ -64,7 +67,7 @@ Connection::~Connection() {
 }
 
 bool Connection::start() {
-  if (worker_.server().tls() != nullptr && transport_ == nullptr) return false;  // never plain
+  if (worker_.server().tls() != nullptr && !plain_ && transport_ == nullptr) return false;
   event_ = event_new(worker_.base(), fd_, EV_READ | EV_PERSIST, &Connection::on_event, this);
   if (event_ == nullptr) return false;
   interest_ = EV_READ;

@@ -98,6 +98,7 @@ class Connection {
   std::unique_ptr<BinaryExecutor> binary_executor_;  // created when binary is chosen
   MetaExecutor meta_executor_;
   std::unique_ptr<Transport> transport_;  // TLS (-Z); null for plain TCP and unix sockets
+  bool plain_ = false;  // accepted through a "notls:" listener while -Z is on
 };
 
 }  // namespace kioku::daemon

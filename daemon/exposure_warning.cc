@@ -61,7 +61,7 @@ std::string exposure_warning(const Settings& settings) {
     exposed = "every interface";
   } else {
     for (const std::string& host : settings.listen) {
-      if (is_loopback_host(host)) continue;
+      if (is_loopback_host(host.starts_with("notls:") ? host.substr(6) : host)) continue;
       exposed += exposed.empty() ? host : ", " + host;
     }
   }

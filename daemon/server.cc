@@ -89,6 +89,7 @@ Server::~Server() {
     worker->request_stop();
     worker->join();
   }
+  udp_.reset();  // its events are on the workers' bases
   workers_.clear();
   for (auto& listener : listeners_) {
     listener.event.reset();
@@ -107,14 +108,28 @@ bool Server::listen() {
       return false;
     }
   }
-  if (settings_.listen.empty()) return listen_tcp("");
+  if (settings_.listen.empty()) {
+    if (!listen_tcp("")) return false;
+  }
   for (const std::string& host : settings_.listen) {
     if (!listen_tcp(host)) return false;
+  }
+  if (settings_.udp_port != 0) {
+    udp_ = std::make_unique<UdpListener>(*this);
+    if (!udp_->bind(settings_.listen, settings_.udp_port)) return false;
   }
   return true;
 }
 
-bool Server::listen_tcp(const std::string& host_spec) {
+bool Server::listen_tcp(const std::string& listen_spec) {
+  // "-l notls:host[:port]": with -Z, memcached serves this one listener without TLS.
+  constexpr std::string_view kNoTls = "notls:";
+  const bool plain = std::string_view(listen_spec).starts_with(kNoTls);
+  if (plain && !settings_.ssl) {
+    std::fprintf(stderr, "kiokud: 'notls' option is valid only when SSL is enabled\n");
+    return false;
+  }
+  const std::string host_spec = plain ? listen_spec.substr(kNoTls.size()) : listen_spec;
   // "-l host" or "-l host:port" (memcached allows a port suffix per address).
   std::string host = host_spec;
   std::string port = std::to_string(settings_.port);
@@ -167,6 +182,9 @@ bool Server::listen_tcp(const std::string& host_spec) {
     Listener listener;
     listener.fd = fd;
     listener.name = describe_peer(local, length);
+    listener.plain = plain;
+    listener.local = local;
+    if (plain) listener.name = "notls:" + listener.name;
     listeners_.push_back(std::move(listener));
     bound_any = true;
   }
@@ -175,6 +193,37 @@ bool Server::listen_tcp(const std::string& host_spec) {
     std::fprintf(stderr, "kiokud: could not bind any address for \"%s\"\n", host_spec.c_str());
   }
   return bound_any;
+}
+
+bool Server::plain_listener(int fd) const {
+  if (!tls_) return false;
+  bool any_plain = false;
+  for (const Listener& listener : listeners_) any_plain = any_plain || listener.plain;
+  if (!any_plain) return false;
+  sockaddr_storage local{};
+  socklen_t length = sizeof local;
+  if (getsockname(fd, reinterpret_cast<sockaddr*>(&local), &length) != 0) return false;
+  for (const Listener& listener : listeners_) {
+    if (!listener.plain || listener.local.ss_family != local.ss_family) continue;
+    // A wildcard listener matches any local address on its port.
+    if (local.ss_family == AF_INET) {
+      const auto& want = reinterpret_cast<const sockaddr_in&>(listener.local);
+      const auto& got = reinterpret_cast<const sockaddr_in&>(local);
+      const bool any = want.sin_addr.s_addr == htonl(INADDR_ANY);
+      if (want.sin_port == got.sin_port && (any || want.sin_addr.s_addr == got.sin_addr.s_addr)) {
+        return true;
+      }
+    } else if (local.ss_family == AF_INET6) {
+      const auto& want = reinterpret_cast<const sockaddr_in6&>(listener.local);
+      const auto& got = reinterpret_cast<const sockaddr_in6&>(local);
+      if (want.sin6_port == got.sin6_port &&
+          (IN6_IS_ADDR_UNSPECIFIED(&want.sin6_addr) ||
+           std::memcmp(&want.sin6_addr, &got.sin6_addr, sizeof got.sin6_addr) == 0)) {
+        return true;
+      }
+    }
+  }
+  return false;
 }
 
 bool Server::listen_unix() {
@@ -209,6 +258,9 @@ int Server::run() {
   for (unsigned i = 0; i < settings_.threads; ++i) {
     workers_.push_back(std::make_unique<Worker>(*this, i));
   }
+  if (udp_) {
+    for (auto& worker : workers_) udp_->attach(*worker);
+  }
   for (auto& worker : workers_) worker->start();
   for (auto& listener : listeners_) {
     listener.event.reset(
@@ -239,6 +291,11 @@ int Server::run() {
     for (const auto& listener : listeners_) {
       log_line(LogLevel::kInfo, "listening on %s", listener.name.c_str());
     }
+    if (udp_) {
+      for (const auto& name : udp_->names()) {
+        log_line(LogLevel::kInfo, "listening on %s", name.c_str());
+      }
+    }
     log_line(LogLevel::kInfo, "kiokud %s ready: %u worker threads, %zu MB of item memory",
              KIOKU_VERSION, settings_.threads, settings_.memory_limit >> 20);
   }
@@ -249,6 +306,7 @@ int Server::run() {
 
   for (auto& worker : workers_) worker->request_stop();
   for (auto& worker : workers_) worker->join();
+  udp_.reset();
   return 0;
 }
 

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <event2/event.h>
+#include <sys/socket.h>
 
 #include <atomic>
 #include <cstdint>
@@ -17,6 +18,7 @@
 #include "daemon/executor.h"
 #include "daemon/settings.h"
 #include "daemon/tls.h"
+#include "daemon/udp_listener.h"
 #include "daemon/thread_stats.h"
 #include "daemon/worker.h"
 #include "slab/cache.h"
@@ -43,6 +45,10 @@ class Server final : public ServerControl {
   const std::vector<std::unique_ptr<Worker>>& workers() const { return workers_; }
   bool serving() const { return serving_.load(std::memory_order_acquire); }
 
+  // Whether the accepted socket `fd` came through a "notls:" listener (-Z only): one
+  // getsockname per connection, and only when such a listener exists.
+  bool plain_listener(int fd) const;
+
   // Connection accounting, called by workers.
   void connection_closed() { curr_connections_.fetch_sub(1, std::memory_order_relaxed); }
 
@@ -62,6 +68,8 @@ class Server final : public ServerControl {
     int fd = -1;
     std::string name;  // "tcp:127.0.0.1:11211" or "unix:/path"
     EventPtr event;
+    bool plain = false;       // "-l notls:HOST" with -Z: this listener speaks plain text
+    sockaddr_storage local{};  // what it is bound to (plain listeners only)
   };
 
   bool listen_tcp(const std::string& host);
@@ -81,6 +89,7 @@ class Server final : public ServerControl {
   EventBasePtr base_;
   std::vector<Listener> listeners_;
   std::vector<std::unique_ptr<Worker>> workers_;
+  std::unique_ptr<UdpListener> udp_;  // -U; its events live on the workers' bases
   unsigned next_worker_ = 0;
   EventPtr clock_event_;
   std::vector<EventPtr> signal_events_;

@@ -136,12 +136,15 @@ ParseOutcome parse_settings(int argc, char** argv, Settings* s) {
 
   // The option table: memcached's names, Kioku's defaults (memcached's, except -t).
   app.add_option("-p,--port", s->port, "TCP port to listen on")->capture_default_str();
-  app.add_option("-U,--udp-port", s->udp_port, "UDP port (0 = off; UDP is not served yet)");
+  app.add_option("-U,--udp-port", s->udp_port, "UDP port (0 = off, the default)")
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);  // as memcached: the last -U wins
   app.add_option("-s,--unix-socket", s->unix_socket, "UNIX socket to listen on (disables TCP)");
   app.add_option("-a,--unix-mask", unix_mask, "access mask for the UNIX socket, in octal");
   app.add_option("-l,--listen", listen,
-                 "interfaces to listen on, comma separated (default: all; use 127.0.0.1 "
-                 "unless the network is trusted)");
+                 "interfaces to listen on, comma separated or repeated; notls:ADDR stays "
+                 "plain with -Z (default: all; use 127.0.0.1 unless the network is trusted)")
+      ->multi_option_policy(CLI::MultiOptionPolicy::Join)  // as memcached: -l adds up
+      ->delimiter(',');
   app.add_flag("-d,--daemon", s->daemonize, "run as a daemon");
   app.add_flag("-r,--enable-coredumps", s->enable_coredumps, "maximize core file limit");
   app.add_option("-u,--user", s->user, "assume the identity of this user (when run as root)");
@@ -295,7 +298,6 @@ ParseOutcome parse_settings(int argc, char** argv, Settings* s) {
     std::string error;
     if (!load_auth_file(s->auth_file, &s->auth_users, &error)) return fail(error);
   }
-  if (s->udp_port != 0) return fail("UDP (-U) is not supported yet; use -U 0");
 
   s->evict_to_free = !disable_evictions;
   s->use_cas = !disable_cas;

@@ -282,8 +282,9 @@ def test_tls_without_a_certificate_does_not_start():
     raise AssertionError("started with -Z and no certificate")
 
 
-try:
-    run_tests(globals())
-finally:
-    if PKI is not None:
-        PKI.close()
+if __name__ == "__main__":  # test_tls_notls.py imports the helpers above
+    try:
+        run_tests(globals())
+    finally:
+        if PKI is not None:
+            PKI.close()
