@@ -160,6 +160,25 @@ struct Cache::Impl {
     link(new_it, hv);
   }
 
+  // The last step of the rebuild-outside-the-lock paths (append/prepend, an incr that outgrows
+  // its value): swap in `fresh` if `old_it` is still the key's live item (and its CAS still
+  // matches cas_in, when given). Consumes the caller's references to both items.
+  bool replace_if_current(std::string_view key, uint64_t hv, Item* old_it, Item* fresh,
+                          uint64_t cas_in, uint64_t* cas_out) {
+    bool done = false;
+    {
+      std::lock_guard lock(locks.for_hash(hv));
+      if (find_live(key, hv) == old_it && (cas_in == 0 || old_it->cas() == cas_in)) {
+        replace(old_it, fresh, hv);
+        if (cas_out != nullptr) *cas_out = fresh->cas();
+        done = true;
+      }
+    }
+    release(old_it);
+    release(fresh);
+    return done;
+  }
+
   enum class Miss : uint8_t { kNone, kExpired, kFlushed };
   // The live item for key, unlinking it on the spot if it is flushed or expired.
   Item* find_live(std::string_view key, uint64_t hv, Miss* why = nullptr) {
@@ -333,18 +352,9 @@ struct Cache::Impl {
       const std::string_view second = append ? piece->value() : old_it->value();
       std::memcpy(out, first.data(), first.size());
       std::memcpy(out + first.size(), second.data(), second.size());
-      bool done = false;
-      {
-        std::lock_guard lock(locks.for_hash(hv));
-        if (find_live(key, hv) == old_it && (cas_in == 0 || old_it->cas() == cas_in)) {
-          replace(old_it, combined, hv);
-          if (cas_out != nullptr) *cas_out = combined->cas();
-          done = true;
-        }
+      if (replace_if_current(key, hv, old_it, combined, cas_in, cas_out)) {
+        return StoreResult::kStored;
       }
-      release(old_it);
-      release(combined);
-      if (done) return StoreResult::kStored;
     }
   }
 
@@ -435,18 +445,9 @@ struct Cache::Impl {
         return {DeltaStatus::kNoMemory, 0};
       }
       std::memcpy(fresh->mutable_value().data(), buf, len);
-      bool done = false;
-      {
-        std::lock_guard lock(locks.for_hash(hv));
-        if (find_live(key, hv) == old_it && (cas_in == 0 || old_it->cas() == cas_in)) {
-          replace(old_it, fresh, hv);
-          if (cas_out != nullptr) *cas_out = fresh->cas();
-          done = true;
-        }
+      if (replace_if_current(key, hv, old_it, fresh, cas_in, cas_out)) {
+        return {DeltaStatus::kOk, value};
       }
-      release(old_it);
-      release(fresh);
-      if (done) return {DeltaStatus::kOk, value};
     }
   }
 
