@@ -14,7 +14,13 @@
 namespace kioku::daemon {
 
 Worker::Worker(Server& server, unsigned id) : server_(server), id_(id) {
-  base_.reset(event_base_new());
+  // Only this worker's thread touches its base once start() runs (other threads reach it through
+  // the eventfd), so the base needs no lock: evthread_use_pthreads() would otherwise make every
+  // event_add/del and dispatch take a mutex on the request path.
+  event_config* config = event_config_new();
+  event_config_set_flag(config, EVENT_BASE_FLAG_NOLOCK);
+  base_.reset(event_base_new_with_config(config));
+  event_config_free(config);
   notify_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   notify_event_.reset(
       event_new(base_.get(), notify_fd_, EV_READ | EV_PERSIST, &Worker::on_notify, this));
