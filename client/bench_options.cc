@@ -59,8 +59,7 @@ void add_bench_options(CLI::App& app, BenchOptions& o, RawBenchOptions& raw) {
                    ->needs(tls);
   app.add_option("--tls-key", o.tls_key, "Private key (PEM) of --tls-cert (default: its file)")
       ->needs(cert);
-  app.add_flag("--tls-insecure", o.tls_insecure,
-               "Do not verify the server's certificate or name")
+  app.add_flag("--tls-insecure", o.tls_insecure, "Do not verify the server's certificate or name")
       ->needs(tls);
   app.add_option("--idle-connections", o.idle_connections,
                  "Extra connections that connect, ask once for the version, then stay silent")

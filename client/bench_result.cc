@@ -137,9 +137,8 @@ std::string format_json_report(const BenchOptions& o, const BenchResult& r) {
   const Tally& t = r.tally;
   const double e = r.elapsed_s > 0 ? r.elapsed_s : 1.0;
   std::string out = "{";
-  appendf(&out, "\"server\":\"%s:%u\",\"protocol\":\"%s\",\"tls\":%s,",
-          json_escape(o.host).c_str(), o.port, protocol_name(o.protocol).data(),
-          o.tls ? "true" : "false");
+  appendf(&out, "\"server\":\"%s:%u\",\"protocol\":\"%s\",\"tls\":%s,", json_escape(o.host).c_str(),
+          o.port, protocol_name(o.protocol).data(), o.tls ? "true" : "false");
   appendf(&out,
           "\"threads\":%u,\"connections\":%u,\"pipeline\":%u,\"ratio\":\"%u:%u\","
           "\"value_size\":[%u,%u],\"keys\":%llu,\"distribution\":\"",

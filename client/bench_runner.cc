@@ -406,8 +406,7 @@ class Worker {
   void flush(Connection& c, std::size_t index, uint64_t now) {
     if (!c.alive || !c.link.established()) return;
     while (c.alive && c.out_start < c.out_len) {
-      const IoResult r =
-          c.link.write(c.out.data() + c.out_start, c.out_len - c.out_start);
+      const IoResult r = c.link.write(c.out.data() + c.out_start, c.out_len - c.out_start);
       switch (r.status) {
         case IoStatus::kDone:
           c.out_start += r.bytes;
@@ -465,8 +464,8 @@ class Worker {
         return;
       }
       const InFlight& f = c.ring[c.head];
-      const Reply reply = codec_.parse_reply(
-          std::string_view(c.in.data() + pos, c.in_len - pos), f.op, f.opaque);
+      const Reply reply =
+          codec_.parse_reply(std::string_view(c.in.data() + pos, c.in_len - pos), f.op, f.opaque);
       if (reply.status == ReplyStatus::kNeedMore) break;
       if (reply.status == ReplyStatus::kProtocolError) {
         fail(c, Failure::kProtocol, now);
@@ -575,8 +574,8 @@ class Worker {
       idle_lose(j, "cannot set up TLS");
       return;
     }
-    c.state = c.link.established() ? IdleConnection::State::kVersion
-                                   : IdleConnection::State::kHandshake;
+    c.state =
+        c.link.established() ? IdleConnection::State::kVersion : IdleConnection::State::kHandshake;
     c.out_len = static_cast<uint8_t>(codec_.compose_version(c.out, 0));
     watch(c.link.fd(), kIdleTag | static_cast<uint32_t>(j), false, EPOLL_CTL_ADD);
     idle_advance(j);
@@ -921,9 +920,8 @@ bool run_bench(const BenchOptions& o, BenchResult* result, std::string* error) {
     if (idle_error.empty()) idle_error = w->idle_error();
   }
   if (o.idle_connections && !o.quiet) {
-    std::fprintf(stderr, "holding %zu of %u idle connections%s%s\n", idle_held,
-                 o.idle_connections, idle_error.empty() ? "" : "; first failure: ",
-                 idle_error.c_str());
+    std::fprintf(stderr, "holding %zu of %u idle connections%s%s\n", idle_held, o.idle_connections,
+                 idle_error.empty() ? "" : "; first failure: ", idle_error.c_str());
   }
 
   if (o.prefill && !o.quiet) {

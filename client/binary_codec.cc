@@ -99,8 +99,8 @@ Reply parse_binary_reply(std::string_view in, OpType op, uint32_t opaque) noexce
   if (!in.empty() && static_cast<uint8_t>(in[0]) != protocol::kBinaryResponseMagic) {
     return protocol_error();
   }
-  if (in.size() > kOpcodeAt && static_cast<uint8_t>(in[kOpcodeAt]) !=
-                                   static_cast<uint8_t>(opcode_of(op))) {
+  if (in.size() > kOpcodeAt &&
+      static_cast<uint8_t>(in[kOpcodeAt]) != static_cast<uint8_t>(opcode_of(op))) {
     return protocol_error();
   }
   if (in.size() < kBinaryHeaderSize) return Reply{};
@@ -108,8 +108,7 @@ Reply parse_binary_reply(std::string_view in, OpType op, uint32_t opaque) noexce
   const uint8_t extras_length = static_cast<uint8_t>(in[kExtrasLengthAt]);
   const uint16_t status = load16(in.data() + kStatusAt);
   const uint32_t body = load32(in.data() + kBodyLengthAt);
-  if (load32(in.data() + kOpaqueAt) != opaque ||
-      std::size_t{key_length} + extras_length > body) {
+  if (load32(in.data() + kOpaqueAt) != opaque || std::size_t{key_length} + extras_length > body) {
     return protocol_error();
   }
   const std::size_t total = kBinaryHeaderSize + std::size_t{body};

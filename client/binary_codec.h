@@ -15,8 +15,7 @@
 namespace kioku::client {
 
 Reply parse_binary_reply(std::string_view in, OpType op, uint32_t opaque) noexcept;
-std::size_t compose_binary_get(std::span<char> out, std::string_view key,
-                               uint32_t opaque) noexcept;
+std::size_t compose_binary_get(std::span<char> out, std::string_view key, uint32_t opaque) noexcept;
 std::size_t compose_binary_set(std::span<char> out, std::string_view key, std::string_view value,
                                uint32_t opaque) noexcept;
 std::size_t compose_binary_version(std::span<char> out, uint32_t opaque) noexcept;

@@ -68,8 +68,8 @@ class Codec {
   // sends it, so parse_reply can check that replies pair with requests; the others ignore it.
   virtual std::size_t compose_get(std::span<char> out, std::string_view key,
                                   uint32_t opaque) const noexcept = 0;
-  virtual std::size_t compose_set(std::span<char> out, std::string_view key,
-                                  std::string_view value, uint32_t opaque) const noexcept = 0;
+  virtual std::size_t compose_set(std::span<char> out, std::string_view key, std::string_view value,
+                                  uint32_t opaque) const noexcept = 0;
   virtual std::size_t compose_version(std::span<char> out, uint32_t opaque) const noexcept = 0;
   // Parse the reply to the request of type `op` sent with `opaque` from the front of `in`.
   virtual Reply parse_reply(std::string_view in, OpType op, uint32_t opaque) const noexcept = 0;

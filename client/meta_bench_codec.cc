@@ -90,8 +90,7 @@ std::size_t compose_meta_bench_set(std::span<char> out, std::string_view key,
   if (ec != std::errc()) return 0;
   if (put_bytes(out, &pos, "ms ") && put_bytes(out, &pos, key) && put_bytes(out, &pos, " ") &&
       put_bytes(out, &pos, std::string_view(length, static_cast<std::size_t>(end - length))) &&
-      put_bytes(out, &pos, "\r\n") && put_bytes(out, &pos, value) &&
-      put_bytes(out, &pos, "\r\n")) {
+      put_bytes(out, &pos, "\r\n") && put_bytes(out, &pos, value) && put_bytes(out, &pos, "\r\n")) {
     return pos;
   }
   return 0;

@@ -1,9 +1,10 @@
 // client/text_codec.cc — see text_codec.h.
 #include "client/text_codec.h"
-#include "client/reply_lines.h"
-#include "client/words.h"
 
 #include <charconv>
+
+#include "client/reply_lines.h"
+#include "client/words.h"
 
 namespace kioku::client {
 namespace {
@@ -137,7 +138,8 @@ Reply parse_text_reply(std::string_view in, OpType op) noexcept {
 
 std::size_t compose_text_get(std::span<char> out, std::string_view key) noexcept {
   std::size_t pos = 0;
-  if (put_bytes(out, &pos, "get ") && put_bytes(out, &pos, key) && put_bytes(out, &pos, "\r\n")) return pos;
+  if (put_bytes(out, &pos, "get ") && put_bytes(out, &pos, key) && put_bytes(out, &pos, "\r\n"))
+    return pos;
   return 0;
 }
 

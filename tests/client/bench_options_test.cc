@@ -169,9 +169,10 @@ TEST_CASE("TLS and idle-connection options fill the options") {
   RawBenchOptions raw;
   CLI::App app;
   add_bench_options(app, o, raw);
-  std::vector<std::string> args = {"--protocol", "binary",   "--tls",      "--tls-ca",
-                                   "ca.pem",     "--tls-cert", "c.pem",    "--tls-key",
-                                   "k.pem",      "--tls-insecure", "--idle-connections", "5000"};
+  std::vector<std::string> args = {
+      "--protocol",         "binary", "--tls",     "--tls-ca", "ca.pem",
+      "--tls-cert",         "c.pem",  "--tls-key", "k.pem",    "--tls-insecure",
+      "--idle-connections", "5000"};
   std::reverse(args.begin(), args.end());
   app.parse(args);
   REQUIRE_FALSE(finish_bench_options(raw, o).has_value());
@@ -185,9 +186,10 @@ TEST_CASE("TLS and idle-connection options fill the options") {
 }
 
 TEST_CASE("TLS file options without --tls are refused") {
-  for (std::vector<std::string> args :
-       {std::vector<std::string>{"ca.pem", "--tls-ca"}, {"--tls-insecure"},
-        {"c.pem", "--tls-cert"}, {"k.pem", "--tls-key", "--tls"}}) {
+  for (std::vector<std::string> args : {std::vector<std::string>{"ca.pem", "--tls-ca"},
+                                        {"--tls-insecure"},
+                                        {"c.pem", "--tls-cert"},
+                                        {"k.pem", "--tls-key", "--tls"}}) {
     BenchOptions o;
     RawBenchOptions raw;
     CLI::App app;

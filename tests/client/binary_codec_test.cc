@@ -53,16 +53,14 @@ const std::vector<Case> kCases = {
     {response(0x00, 0x0001, 2, "", "", "Not found"), OpType::kGet, 2, ReplyKind::kMiss, 0},
     {response(0x01, 0x0000, 3, "", "", ""), OpType::kSet, 3, ReplyKind::kStored, 0},
     {response(0x00, 0x0000, 4, kFlags, "", ""), OpType::kGet, 4, ReplyKind::kHit, 1},
-    {response(0x01, 0x0002, 5, "", "", "Data exists for key."), OpType::kSet, 5,
-     ReplyKind::kExists, 0},
+    {response(0x01, 0x0002, 5, "", "", "Data exists for key."), OpType::kSet, 5, ReplyKind::kExists,
+     0},
     {response(0x01, 0x0005, 6, "", "", "Not stored."), OpType::kSet, 6, ReplyKind::kNotStored, 0},
     {response(0x01, 0x0001, 7, "", "", "Not found"), OpType::kSet, 7, ReplyKind::kNotFound, 0},
-    {response(0x01, 0x0003, 8, "", "", "Too large."), OpType::kSet, 8, ReplyKind::kClientError,
+    {response(0x01, 0x0003, 8, "", "", "Too large."), OpType::kSet, 8, ReplyKind::kClientError, 0},
+    {response(0x01, 0x0082, 9, "", "", "Out of memory"), OpType::kSet, 9, ReplyKind::kServerError,
      0},
-    {response(0x01, 0x0082, 9, "", "", "Out of memory"), OpType::kSet, 9,
-     ReplyKind::kServerError, 0},
-    {response(0x00, 0x0081, 10, "", "", "Unknown command"), OpType::kGet, 10, ReplyKind::kError,
-     0},
+    {response(0x00, 0x0081, 10, "", "", "Unknown command"), OpType::kGet, 10, ReplyKind::kError, 0},
     {response(0x0b, 0x0000, 0, "", "", "1.6.18"), OpType::kVersion, 0, ReplyKind::kVersion, 0},
     {response(0x00, 0x0000, 0xfffffffe, kFlags, "", std::string(300, 'v')), OpType::kGet,
      0xfffffffe, ReplyKind::kHit, 1},
@@ -169,8 +167,7 @@ TEST_CASE("binary: a response that does not pair with its request is a protocol 
   CHECK(parse_binary_reply(hit, OpType::kSet, 42).status == ReplyStatus::kProtocolError);
   std::string request_magic = hit;
   request_magic[0] = static_cast<char>(0x80);
-  CHECK(parse_binary_reply(request_magic, OpType::kGet, 42).status ==
-        ReplyStatus::kProtocolError);
+  CHECK(parse_binary_reply(request_magic, OpType::kGet, 42).status == ReplyStatus::kProtocolError);
   CHECK(parse_binary_reply("ERROR\r\n", OpType::kGet, 0).status == ReplyStatus::kProtocolError);
   // A wrong magic or opcode is refused as soon as its byte arrives.
   CHECK(parse_binary_reply("E", OpType::kGet, 0).status == ReplyStatus::kProtocolError);

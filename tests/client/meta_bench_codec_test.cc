@@ -139,9 +139,9 @@ TEST_CASE("meta: every proper prefix of a reply needs more and consumes nothing"
 }
 
 TEST_CASE("meta: replies that cannot answer the request are protocol errors") {
-  for (const char* bad : {"HD\r\n", "VA\r\nx\r\n", "VA x\r\nabc\r\n", "VA 3\r\nabcXY",
-                          "VALUE k 0 1\r\na\r\nEND\r\n", "END\r\n", "EN\n", "\r\n", "ENX\r\n",
-                          "VA -1\r\n\r\n", "NS\r\n"}) {
+  for (const char* bad :
+       {"HD\r\n", "VA\r\nx\r\n", "VA x\r\nabc\r\n", "VA 3\r\nabcXY", "VALUE k 0 1\r\na\r\nEND\r\n",
+        "END\r\n", "EN\n", "\r\n", "ENX\r\n", "VA -1\r\n\r\n", "NS\r\n"}) {
     INFO(bad);
     CHECK(parse_meta_bench_reply(bad, OpType::kGet).status == ReplyStatus::kProtocolError);
   }
