@@ -571,6 +571,7 @@ class Worker {
     IdleConnection& c = idle_[j];
     c.link = make_transport(std::move(fd));
     if (!c.link) {
+      c.state = IdleConnection::State::kHandshake;  // not settled yet: idle_lose settles it
       idle_lose(j, "cannot set up TLS");
       return;
     }
@@ -589,6 +590,7 @@ class Worker {
     }
     if (c.link) epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, c.link.fd(), nullptr);
     c.link.reset();
+    if (c.state != IdleConnection::State::kHeld) ++settled_;  // it never got to hold
     c.state = IdleConnection::State::kLost;
   }
 
@@ -637,7 +639,6 @@ class Worker {
             }
             if (reply.status == ReplyStatus::kNeedMore && c.in_len < sizeof c.in) continue;
             idle_lose(j, "an idle connection's version request was refused");
-            ++settled_;
             return;
           }
           break;
@@ -658,7 +659,6 @@ class Worker {
           return;
         case IoStatus::kClosed:
         case IoStatus::kFailed:
-          if (c.state != State::kHeld) ++settled_;
           idle_lose(j, c.state == State::kHeld ? "the server closed an idle connection"
                                                : "an idle connection failed to set up");
           return;
