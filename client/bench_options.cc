@@ -48,7 +48,23 @@ void add_bench_options(CLI::App& app, BenchOptions& o, RawBenchOptions& raw) {
                  "from each request's scheduled time (0: closed loop)")
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);
-  app.add_option("--protocol", raw.protocol, "Wire protocol: text")->capture_default_str();
+  app.add_option("--protocol", raw.protocol, "Wire protocol: text, meta or binary")
+      ->capture_default_str();
+  auto* tls = app.add_flag("--tls", o.tls,
+                           "Connect with TLS; the server's certificate and name are verified");
+  app.add_option("--tls-ca", o.tls_ca,
+                 "CA certificates (PEM) to verify the server with (default: the system's)")
+      ->needs(tls);
+  auto* cert = app.add_option("--tls-cert", o.tls_cert, "Client certificate (PEM) for mutual TLS")
+                   ->needs(tls);
+  app.add_option("--tls-key", o.tls_key, "Private key (PEM) of --tls-cert (default: its file)")
+      ->needs(cert);
+  app.add_flag("--tls-insecure", o.tls_insecure, "Do not verify the server's certificate or name")
+      ->needs(tls);
+  app.add_option("--idle-connections", o.idle_connections,
+                 "Extra connections that connect, ask once for the version, then stay silent")
+      ->capture_default_str()
+      ->check(CLI::Range(0u, 1000000u));
   app.add_option("-w,--warmup", o.warmup_s, "Seconds of load before measuring starts")
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);
@@ -125,6 +141,16 @@ bool parse_distribution(std::string_view text, bool* zipf, double* s) {
   return true;
 }
 
+bool parse_protocol(std::string_view text, Protocol* protocol) {
+  for (Protocol p : {Protocol::kText, Protocol::kMeta, Protocol::kBinary}) {
+    if (text == protocol_name(p)) {
+      *protocol = p;
+      return true;
+    }
+  }
+  return false;
+}
+
 std::optional<std::string> finish_bench_options(const RawBenchOptions& raw, BenchOptions& o) {
   if (!parse_server(raw.server, &o.host, &o.port)) {
     return "--server: expected HOST:PORT, got '" + raw.server + "'";
@@ -140,10 +166,9 @@ std::optional<std::string> finish_bench_options(const RawBenchOptions& raw, Benc
     return "--distribution: expected uniform or zipf:S with 0 < S <= 10, got '" + raw.distribution +
            "'";
   }
-  if (raw.protocol != "text") {
-    return "--protocol: only 'text' is implemented, got '" + raw.protocol + "'";
+  if (!parse_protocol(raw.protocol, &o.protocol)) {
+    return "--protocol: expected text, meta or binary, got '" + raw.protocol + "'";
   }
-  o.protocol = Protocol::kText;
   // The longest index has 15 digits (keys <= 2^48); the key must stay a valid memcached key.
   if (o.key_prefix.size() + 15 > protocol::kMaxKeyLength) {
     return "--key-prefix: at most " + std::to_string(protocol::kMaxKeyLength - 15) + " bytes";

@@ -38,6 +38,12 @@ struct BenchOptions {
   uint64_t requests = 0;  // non-zero: stop after this many measured requests, not by time
   double rate = 0.0;      // non-zero: open loop, total ops/s across all connections
   Protocol protocol = Protocol::kText;
+  bool tls = false;
+  std::string tls_ca;    // empty: the system's trust store
+  std::string tls_cert;  // client certificate for mutual TLS
+  std::string tls_key;   // empty: the key is in tls_cert's file
+  bool tls_insecure = false;
+  unsigned idle_connections = 0;  // extra connections held open and silent, spread over threads
   double warmup_s = 0.0;
   bool prefill = false;
   bool json = false;
@@ -67,6 +73,7 @@ bool parse_server(std::string_view text, std::string* host, uint16_t* port);
 bool parse_ratio(std::string_view text, unsigned* get_weight, unsigned* set_weight);
 bool parse_value_size(std::string_view text, uint32_t* min, uint32_t* max);
 bool parse_distribution(std::string_view text, bool* zipf, double* s);
+bool parse_protocol(std::string_view text, Protocol* protocol);
 
 // The largest value kioku-bench sends: memcached's default item size limit.
 inline constexpr uint32_t kMaxValueSize = 1024 * 1024;

@@ -78,7 +78,8 @@ void Tally::merge(const Tally& other) {
 std::string format_text_report(const BenchOptions& o, const BenchResult& r) {
   const Tally& t = r.tally;
   std::string out;
-  appendf(&out, "server      %s:%u (text protocol)\n", o.host.c_str(), o.port);
+  appendf(&out, "server      %s:%u (%s protocol%s)\n", o.host.c_str(), o.port,
+          protocol_name(o.protocol).data(), o.tls ? ", TLS" : "");
   appendf(&out, "load        %u threads, %u connections, pipeline %u, get:set %u:%u, ", o.threads,
           o.connections, o.pipeline, o.get_weight, o.set_weight);
   if (o.rate > 0) {
@@ -101,6 +102,11 @@ std::string format_text_report(const BenchOptions& o, const BenchResult& r) {
     appendf(&out, "prefill     %llu keys in %.2f s, %llu errors\n",
             static_cast<unsigned long long>(r.prefilled), r.prefill_s,
             static_cast<unsigned long long>(r.prefill_errors));
+  }
+  if (o.idle_connections) {
+    appendf(&out, "idle        %u connections: %llu held at the start, %llu at the end\n",
+            o.idle_connections, static_cast<unsigned long long>(r.idle_held_at_start),
+            static_cast<unsigned long long>(r.idle_held));
   }
   appendf(&out, "measured    %.3f s\n\n", r.elapsed_s);
   appendf(&out, "%-6s %12s %12s %10s %10s %10s %10s %10s\n", "op", "ops/s", "ops", "p50 us",
@@ -131,7 +137,8 @@ std::string format_json_report(const BenchOptions& o, const BenchResult& r) {
   const Tally& t = r.tally;
   const double e = r.elapsed_s > 0 ? r.elapsed_s : 1.0;
   std::string out = "{";
-  appendf(&out, "\"server\":\"%s:%u\",\"protocol\":\"text\",", json_escape(o.host).c_str(), o.port);
+  appendf(&out, "\"server\":\"%s:%u\",\"protocol\":\"%s\",\"tls\":%s,", json_escape(o.host).c_str(),
+          o.port, protocol_name(o.protocol).data(), o.tls ? "true" : "false");
   appendf(&out,
           "\"threads\":%u,\"connections\":%u,\"pipeline\":%u,\"ratio\":\"%u:%u\","
           "\"value_size\":[%u,%u],\"keys\":%llu,\"distribution\":\"",
@@ -142,6 +149,9 @@ std::string format_json_report(const BenchOptions& o, const BenchResult& r) {
   } else {
     appendf(&out, "uniform\",");
   }
+  appendf(&out, "\"idle_connections\":%u,\"idle_held_at_start\":%llu,\"idle_held\":%llu,",
+          o.idle_connections, static_cast<unsigned long long>(r.idle_held_at_start),
+          static_cast<unsigned long long>(r.idle_held));
   appendf(&out, "\"rate\":%.3f,\"prefilled\":%llu,\"prefill_errors\":%llu,\"elapsed_s\":%.6f,",
           o.rate, static_cast<unsigned long long>(r.prefilled),
           static_cast<unsigned long long>(r.prefill_errors), r.elapsed_s);

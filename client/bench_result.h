@@ -36,6 +36,8 @@ struct BenchResult {
   uint64_t prefill_errors = 0;
   double prefill_s = 0;
   bool connections_lost = false;  // the run ended early: every connection was given up
+  uint64_t idle_held_at_start = 0;  // --idle-connections held when the load started
+  uint64_t idle_held = 0;           // ...and still held when it ended
 };
 
 std::string format_text_report(const BenchOptions& options, const BenchResult& result);

@@ -13,6 +13,7 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/timerfd.h>
 #include <unistd.h>
@@ -31,6 +32,7 @@
 #include <utility>
 #include <vector>
 
+#include "client/bench_transport.h"
 #include "client/key_sampler.h"
 
 namespace kioku::client {
@@ -48,29 +50,6 @@ uint64_t now_ns() {
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return static_cast<uint64_t>(ts.tv_sec) * kNsPerSec + static_cast<uint64_t>(ts.tv_nsec);
 }
-
-class UniqueFd {
- public:
-  UniqueFd() = default;
-  explicit UniqueFd(int fd) : fd_(fd) {}
-  UniqueFd(UniqueFd&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
-  UniqueFd& operator=(UniqueFd&& other) noexcept {
-    if (this != &other) reset(std::exchange(other.fd_, -1));
-    return *this;
-  }
-  UniqueFd(const UniqueFd&) = delete;
-  UniqueFd& operator=(const UniqueFd&) = delete;
-  ~UniqueFd() { reset(); }
-  int get() const { return fd_; }
-  explicit operator bool() const { return fd_ >= 0; }
-  void reset(int fd = -1) {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = fd;
-  }
-
- private:
-  int fd_ = -1;
-};
 
 struct Address {
   sockaddr_storage storage{};
@@ -153,11 +132,13 @@ struct Shared {
 
   const BenchOptions& options;
   std::unique_ptr<Codec> codec;
+  std::unique_ptr<TlsContext> tls;  // set with --tls
   KeySampler sampler;
   std::string values;  // value bytes; a set of N bytes sends the first N
   Address address;
   std::atomic<Phase> phase{Phase::kPrefill};
   std::atomic<unsigned> finished{0};
+  bool abort = false;          // written before the verdict barrier, read after it
   uint64_t load_start_ns = 0;  // written before the start barrier, read after it
   std::barrier<> barrier;
 };
@@ -165,12 +146,13 @@ struct Shared {
 struct InFlight {
   uint64_t scheduled_ns;  // latency counts from here
   uint64_t sent_ns;       // timeouts count from here
+  uint32_t opaque;        // the request's number on its connection
   OpType op;
   bool measured;  // issued inside the measured window
 };
 
 struct Connection {
-  UniqueFd fd;
+  Transport link;
   std::vector<char> in;
   std::size_t in_len = 0;
   std::vector<char> out;
@@ -179,7 +161,9 @@ struct Connection {
   std::vector<InFlight> ring;  // requests awaiting replies, oldest at head
   std::size_t head = 0;
   std::size_t count = 0;
+  uint32_t next_opaque = 0;
   uint64_t next_due_ns = 0;  // open loop: the next scheduled send
+  uint64_t connected_ns = 0;  // a TLS handshake times out from here
   uint64_t down_since_ns = 0;
   uint64_t retry_at_ns = 0;
   bool alive = false;
@@ -187,13 +171,27 @@ struct Connection {
   bool want_write = false;
 };
 
-enum class Mode : uint8_t { kPrefill, kLoad };
+// --idle-connections: opened, (TLS handshake,) one version request and its reply, then silence.
+// Its buffers are fixed arrays: a version exchange is a few dozen bytes in each direction.
+struct IdleConnection {
+  enum class State : uint8_t { kHandshake, kVersion, kHeld, kLost };
+  Transport link;
+  State state = State::kLost;
+  bool want_write = false;
+  uint8_t out_start = 0;
+  uint8_t out_len = 0;
+  uint16_t in_len = 0;
+  char out[64];
+  char in[512];
+};
+
+enum class Mode : uint8_t { kSetup, kPrefill, kLoad };
 enum class Failure : uint8_t { kConnection, kProtocol, kTimeout };
 
 class Worker {
  public:
-  Worker(Shared& shared, unsigned index, std::vector<UniqueFd> fds, unsigned first_connection,
-         uint64_t request_share)
+  Worker(Shared& shared, unsigned index, std::vector<UniqueFd> fds, std::vector<UniqueFd> idle,
+         unsigned first_connection, uint64_t request_share)
       : shared_(shared),
         o_(shared.options),
         codec_(*shared.codec),
@@ -222,6 +220,7 @@ class Worker {
     ev.events = EPOLLIN;
     ev.data.u32 = kTimerTag;
     epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, timer_.get(), &ev);
+    const uint64_t now = now_ns();
     connections_.resize(fds.size());
     for (std::size_t i = 0; i < fds.size(); ++i) {
       Connection& c = connections_[i];
@@ -232,11 +231,17 @@ class Worker {
         c.next_due_ns =
             static_cast<uint64_t>(static_cast<double>(first_connection + i) / o_.rate * 1e9);
       }
-      attach(c, i, std::move(fds[i]));
+      attach(c, i, std::move(fds[i]), now);
     }
+    idle_ = std::vector<IdleConnection>(idle.size());
+    for (std::size_t j = 0; j < idle.size(); ++j) idle_attach(j, std::move(idle[j]));
   }
 
   void run() {
+    event_loop(Mode::kSetup);
+    shared_.barrier.arrive_and_wait();  // connections set up everywhere
+    shared_.barrier.arrive_and_wait();  // the main thread has checked them
+    if (shared_.abort) return;
     if (o_.prefill) {
       const uint64_t start = now_ns();
       event_loop(Mode::kPrefill);
@@ -250,6 +255,22 @@ class Worker {
     shared_.finished.fetch_add(1, std::memory_order_release);
   }
 
+  // After setup: why a busy connection could not be used (empty when all are ready).
+  std::string setup_error() const {
+    for (const Connection& c : connections_) {
+      if (!c.alive || !c.link.established()) {
+        return first_error_.empty() ? "TLS handshake timed out" : first_error_;
+      }
+    }
+    return {};
+  }
+  std::size_t idle_held() const {
+    return static_cast<std::size_t>(std::count_if(idle_.begin(), idle_.end(), [](const auto& c) {
+      return c.state == IdleConnection::State::kHeld;
+    }));
+  }
+  const std::string& idle_error() const { return idle_error_; }
+
   const Tally& tally() const { return tally_; }
   const LiveCounters& live() const { return live_; }
   uint64_t prefilled() const { return prefilled_; }
@@ -261,24 +282,64 @@ class Worker {
 
  private:
   static constexpr uint32_t kTimerTag = UINT32_MAX;
+  static constexpr uint32_t kIdleTag = uint32_t{1} << 31;  // | index into idle_
 
-  void attach(Connection& c, std::size_t index, UniqueFd fd) {
-    c.fd = std::move(fd);
-    c.alive = true;
-    c.want_write = false;
+  Transport make_transport(UniqueFd fd) {
+    SslPtr ssl;
+    if (shared_.tls) ssl = shared_.tls->new_ssl(fd.get());
+    if (shared_.tls && !ssl) return {};  // out of memory, or a host OpenSSL cannot check
+    return Transport(std::move(fd), std::move(ssl));
+  }
+
+  void watch(int fd, uint32_t tag, bool want_write, int op) {
     epoll_event ev{};
-    ev.events = EPOLLIN;
-    ev.data.u32 = static_cast<uint32_t>(index);
-    epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, c.fd.get(), &ev);
+    ev.events = EPOLLIN | (want_write ? EPOLLOUT : 0u);
+    ev.data.u32 = tag;
+    epoll_ctl(epoll_.get(), op, fd, &ev);
+  }
+
+  void note_error(const std::string& why) {
+    if (first_error_.empty()) first_error_ = why;
+  }
+
+  void attach(Connection& c, std::size_t index, UniqueFd fd, uint64_t now) {
+    c.link = make_transport(std::move(fd));
+    c.alive = static_cast<bool>(c.link);
+    c.want_write = false;
+    c.connected_ns = now;
+    if (!c.alive) {
+      note_error("cannot set up TLS for " + o_.host);
+      c.down_since_ns = now;
+      c.retry_at_ns = now + kReconnectDelayNs;
+      return;
+    }
+    watch(c.link.fd(), static_cast<uint32_t>(index), false, EPOLL_CTL_ADD);
+    if (!c.link.established()) advance_handshake(c, index, now);
   }
 
   void set_want_write(Connection& c, std::size_t index, bool want) {
     if (c.want_write == want) return;
     c.want_write = want;
-    epoll_event ev{};
-    ev.events = EPOLLIN | (want ? EPOLLOUT : 0u);
-    ev.data.u32 = static_cast<uint32_t>(index);
-    epoll_ctl(epoll_.get(), EPOLL_CTL_MOD, c.fd.get(), &ev);
+    watch(c.link.fd(), static_cast<uint32_t>(index), want, EPOLL_CTL_MOD);
+  }
+
+  void advance_handshake(Connection& c, std::size_t index, uint64_t now) {
+    const IoResult r = c.link.handshake();
+    switch (r.status) {
+      case IoStatus::kDone:
+      case IoStatus::kWantRead:
+        set_want_write(c, index, false);
+        return;
+      case IoStatus::kWantWrite:
+        set_want_write(c, index, true);
+        return;
+      case IoStatus::kClosed:
+      case IoStatus::kFailed:
+        note_error("TLS handshake with " + o_.host + ":" + std::to_string(o_.port) +
+                   " failed: " + c.link.last_error());
+        fail(c, Failure::kConnection, now);
+        return;
+    }
   }
 
   std::string_view format_key(uint64_t index) {
@@ -291,17 +352,18 @@ class Worker {
              bool measured) {
     const std::string_view key = format_key(key_index);
     const std::span<char> space(c.out.data() + c.out_len, c.out.size() - c.out_len);
+    const uint32_t opaque = c.next_opaque++;
     std::size_t n;
     if (op == OpType::kGet) {
-      n = codec_.compose_get(space, key);
+      n = codec_.compose_get(space, key, opaque);
     } else {
       const uint32_t size =
           o_.value_min +
           static_cast<uint32_t>(rng_.below(uint64_t{o_.value_max} - o_.value_min + 1));
-      n = codec_.compose_set(space, key, std::string_view(shared_.values.data(), size));
+      n = codec_.compose_set(space, key, std::string_view(shared_.values.data(), size), opaque);
     }
     c.out_len += n;  // buffers are sized for the deepest pipeline, so n is never 0
-    c.ring[(c.head + c.count) % c.ring.size()] = InFlight{scheduled, now, op, measured};
+    c.ring[(c.head + c.count) % c.ring.size()] = InFlight{scheduled, now, opaque, op, measured};
     ++c.count;
     ++in_flight_;
   }
@@ -316,7 +378,7 @@ class Worker {
   }
 
   void fill(Connection& c, Mode mode, uint64_t now, bool measuring) {
-    if (!c.alive) return;
+    if (!c.alive || !c.link.established()) return;
     if (c.out_start > 0) {
       std::memmove(c.out.data(), c.out.data() + c.out_start, c.out_len - c.out_start);
       c.out_len -= c.out_start;
@@ -342,19 +404,22 @@ class Worker {
   }
 
   void flush(Connection& c, std::size_t index, uint64_t now) {
+    if (!c.alive || !c.link.established()) return;
     while (c.alive && c.out_start < c.out_len) {
-      const ssize_t n = ::send(c.fd.get(), c.out.data() + c.out_start, c.out_len - c.out_start,
-                               MSG_NOSIGNAL | MSG_DONTWAIT);
-      if (n > 0) {
-        c.out_start += static_cast<std::size_t>(n);
-      } else if (n < 0 && errno == EINTR) {
-        continue;
-      } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-        set_want_write(c, index, true);
-        return;
-      } else {
-        fail(c, Failure::kConnection, now);
-        return;
+      const IoResult r = c.link.write(c.out.data() + c.out_start, c.out_len - c.out_start);
+      switch (r.status) {
+        case IoStatus::kDone:
+          c.out_start += r.bytes;
+          continue;
+        case IoStatus::kWantWrite:
+          set_want_write(c, index, true);
+          return;
+        case IoStatus::kWantRead:  // TLS wants the peer's bytes first; retried every loop turn
+          return;
+        case IoStatus::kClosed:
+        case IoStatus::kFailed:
+          fail(c, Failure::kConnection, now);
+          return;
       }
     }
     if (c.alive) {
@@ -400,7 +465,7 @@ class Worker {
       }
       const InFlight& f = c.ring[c.head];
       const Reply reply =
-          codec_.parse_reply(std::string_view(c.in.data() + pos, c.in_len - pos), f.op);
+          codec_.parse_reply(std::string_view(c.in.data() + pos, c.in_len - pos), f.op, f.opaque);
       if (reply.status == ReplyStatus::kNeedMore) break;
       if (reply.status == ReplyStatus::kProtocolError) {
         fail(c, Failure::kProtocol, now);
@@ -418,28 +483,31 @@ class Worker {
     }
   }
 
-  void on_readable(Connection& c, Mode mode, uint64_t now) {
+  void on_readable(Connection& c, std::size_t index, Mode mode, uint64_t now) {
     while (c.alive) {
       const std::size_t space = c.in.size() - c.in_len;
       if (space == 0) {  // one reply larger than any the options allow
         fail(c, Failure::kProtocol, now);
         return;
       }
-      const ssize_t n = ::recv(c.fd.get(), c.in.data() + c.in_len, space, MSG_DONTWAIT);
-      if (n > 0) {
-        c.in_len += static_cast<std::size_t>(n);
-        parse_replies(c, mode, now);
-        if (static_cast<std::size_t>(n) < space) return;
-      } else if (n == 0) {
-        fail(c, Failure::kConnection, now);
-        return;
-      } else if (errno == EINTR) {
-        continue;
-      } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
-        return;
-      } else {
-        fail(c, Failure::kConnection, now);
-        return;
+      const IoResult r = c.link.read(c.in.data() + c.in_len, space);
+      switch (r.status) {
+        case IoStatus::kDone:
+          c.in_len += r.bytes;
+          parse_replies(c, mode, now);
+          // A short plain read drained the socket; TLS hands out one record per read, so it
+          // reads on until OpenSSL asks for more bytes.
+          if (!c.link.tls() && r.bytes < space) return;
+          continue;
+        case IoStatus::kWantRead:
+          return;
+        case IoStatus::kWantWrite:  // TLS must send (a key update) before it can read on
+          set_want_write(c, index, true);
+          return;
+        case IoStatus::kClosed:
+        case IoStatus::kFailed:
+          fail(c, Failure::kConnection, now);
+          return;
       }
     }
   }
@@ -462,8 +530,8 @@ class Worker {
         break;
     }
     in_flight_ -= c.count;
-    epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, c.fd.get(), nullptr);
-    c.fd.reset();
+    epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, c.link.fd(), nullptr);
+    c.link.reset();
     c.alive = false;
     c.head = c.count = 0;
     c.in_len = c.out_start = c.out_len = 0;
@@ -480,11 +548,14 @@ class Worker {
       if (c.alive && c.count > 0 && now - c.ring[c.head].sent_ns > timeout_ns) {
         fail(c, Failure::kTimeout, now);
       }
+      if (c.alive && !c.link.established() && now - c.connected_ns > timeout_ns) {
+        fail(c, Failure::kTimeout, now);
+      }
       if (!c.alive && !c.abandoned && now >= c.retry_at_ns) {
         int err = 0;
         UniqueFd fd = connect_with_timeout(shared_.address, 100, &err);
         if (fd) {
-          attach(c, i, std::move(fd));
+          attach(c, i, std::move(fd), now);
         } else if (now - c.down_since_ns > timeout_ns) {
           c.abandoned = true;  // the server is gone; stop rather than spin
         } else {
@@ -494,6 +565,115 @@ class Worker {
       usable += !c.abandoned;
     }
     return usable;
+  }
+
+  void idle_attach(std::size_t j, UniqueFd fd) {
+    IdleConnection& c = idle_[j];
+    c.link = make_transport(std::move(fd));
+    if (!c.link) {
+      c.state = IdleConnection::State::kHandshake;  // not settled yet: idle_lose settles it
+      idle_lose(j, "cannot set up TLS");
+      return;
+    }
+    c.state =
+        c.link.established() ? IdleConnection::State::kVersion : IdleConnection::State::kHandshake;
+    c.out_len = static_cast<uint8_t>(codec_.compose_version(c.out, 0));
+    watch(c.link.fd(), kIdleTag | static_cast<uint32_t>(j), false, EPOLL_CTL_ADD);
+    idle_advance(j);
+  }
+
+  void idle_lose(std::size_t j, std::string_view why) {
+    IdleConnection& c = idle_[j];
+    if (idle_error_.empty()) {
+      idle_error_ = std::string(why);
+      if (c.link) idle_error_ += ": " + c.link.last_error();
+    }
+    if (c.link) epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, c.link.fd(), nullptr);
+    c.link.reset();
+    if (c.state != IdleConnection::State::kHeld) ++settled_;  // it never got to hold
+    c.state = IdleConnection::State::kLost;
+  }
+
+  void idle_want_write(std::size_t j, bool want) {
+    IdleConnection& c = idle_[j];
+    if (c.want_write == want) return;
+    c.want_write = want;
+    watch(c.link.fd(), kIdleTag | static_cast<uint32_t>(j), want, EPOLL_CTL_MOD);
+  }
+
+  // Moves an idle connection on as far as it goes without blocking.
+  void idle_advance(std::size_t j) {
+    IdleConnection& c = idle_[j];
+    using State = IdleConnection::State;
+    for (;;) {
+      IoResult r{IoStatus::kWantRead};
+      switch (c.state) {
+        case State::kLost:
+          return;
+        case State::kHandshake:
+          r = c.link.handshake();
+          if (r.status == IoStatus::kDone) {
+            c.state = State::kVersion;
+            continue;
+          }
+          break;
+        case State::kVersion:
+          if (c.out_start < c.out_len) {
+            r = c.link.write(c.out + c.out_start, c.out_len - c.out_start);
+            if (r.status == IoStatus::kDone) {
+              c.out_start = static_cast<uint8_t>(c.out_start + r.bytes);
+              continue;
+            }
+            break;
+          }
+          r = c.link.read(c.in + c.in_len, sizeof c.in - c.in_len);
+          if (r.status == IoStatus::kDone) {
+            c.in_len = static_cast<uint16_t>(c.in_len + r.bytes);
+            const Reply reply = codec_.parse_reply({c.in, c.in_len}, OpType::kVersion, 0);
+            if (reply.status == ReplyStatus::kReply && reply.kind == ReplyKind::kVersion &&
+                reply.consumed == c.in_len) {
+              c.state = State::kHeld;
+              ++settled_;
+              idle_want_write(j, false);
+              continue;
+            }
+            if (reply.status == ReplyStatus::kNeedMore && c.in_len < sizeof c.in) continue;
+            idle_lose(j, "an idle connection's version request was refused");
+            return;
+          }
+          break;
+        case State::kHeld:
+          // Nothing is expected; TLS may still process a session ticket here. Stray bytes are
+          // dropped, a close or an error ends the hold.
+          r = c.link.read(c.in, sizeof c.in);
+          if (r.status == IoStatus::kDone) continue;
+          break;
+      }
+      switch (r.status) {
+        case IoStatus::kDone:
+        case IoStatus::kWantRead:
+          idle_want_write(j, false);
+          return;
+        case IoStatus::kWantWrite:
+          idle_want_write(j, true);
+          return;
+        case IoStatus::kClosed:
+        case IoStatus::kFailed:
+          idle_lose(j, c.state == State::kHeld ? "the server closed an idle connection"
+                                               : "an idle connection failed to set up");
+          return;
+      }
+    }
+  }
+
+  // Setup is over when every busy connection is established or failed and every idle one
+  // holds or is lost.
+  bool setup_done() const {
+    if (settled_ < idle_.size()) return false;
+    for (const Connection& c : connections_) {
+      if (c.alive && !c.link.established()) return false;
+    }
+    return true;
   }
 
   // Open loop: wake when the earliest connection that may send is due.
@@ -511,18 +691,59 @@ class Worker {
     timerfd_settime(timer_.get(), TFD_TIMER_ABSTIME, &spec, nullptr);
   }
 
+  void handle_event(const epoll_event& event, Mode mode, uint64_t now) {
+    const uint32_t tag = event.data.u32;
+    if (tag == kTimerTag) {
+      uint64_t expirations;
+      [[maybe_unused]] ssize_t r = ::read(timer_.get(), &expirations, sizeof expirations);
+      armed_ns_ = 0;
+      return;
+    }
+    if (tag & kIdleTag) {
+      idle_advance(tag & ~kIdleTag);
+      return;
+    }
+    Connection& c = connections_[tag];
+    if (!c.alive) return;
+    if (!c.link.established()) {
+      advance_handshake(c, tag, now);
+      return;  // requests go out on the next turn of the loop
+    }
+    if (event.events & (EPOLLIN | EPOLLERR | EPOLLHUP)) on_readable(c, tag, mode, now);
+    if (c.alive && (event.events & EPOLLOUT)) {
+      flush(c, tag, now);
+      if (c.alive && c.link.tls()) on_readable(c, tag, mode, now);  // a read that wanted write
+    }
+  }
+
   void event_loop(Mode mode) {
     prefilling_ = mode == Mode::kPrefill;
     epoll_event events[64];
     uint64_t now = now_ns();
     uint64_t last_maintain = now;
+    // Setup gives up after --timeout without progress (a handshake or an idle connection
+    // settling); thousands of TLS handshakes may take longer than that in all.
+    const uint64_t stall_ns = static_cast<uint64_t>(o_.timeout_s * 1e9);
+    uint64_t last_progress = now;
+    std::size_t last_settled = settled_;
     for (;;) {
       const Phase phase = shared_.phase.load(std::memory_order_acquire);
       const bool measuring = phase == Phase::kMeasure;
+      if (mode == Mode::kSetup) {
+        if (setup_done()) return;
+        if (settled_ != last_settled) {
+          last_settled = settled_;
+          last_progress = now;
+        } else if (now - last_progress > stall_ns) {
+          return;
+        }
+      }
       if (mode == Mode::kLoad && phase == Phase::kStop) return;
-      for (std::size_t i = 0; i < connections_.size(); ++i) {
-        fill(connections_[i], mode, now, measuring);
-        flush(connections_[i], i, now);
+      if (mode != Mode::kSetup) {
+        for (std::size_t i = 0; i < connections_.size(); ++i) {
+          fill(connections_[i], mode, now, measuring);
+          flush(connections_[i], i, now);
+        }
       }
       if (mode == Mode::kPrefill && prefill_cursor_ >= o_.keys && in_flight_ == 0) return;
       if (mode == Mode::kLoad && o_.requests && measuring && issued_measured_ >= request_share_ &&
@@ -533,24 +754,21 @@ class Worker {
       if (interval_ns_ && mode == Mode::kLoad) arm_timer(now);
       const int n = epoll_wait(epoll_.get(), events, 64, kMaxEpollWaitMs);
       now = now_ns();
-      for (int e = 0; e < n; ++e) {
-        const uint32_t tag = events[e].data.u32;
-        if (tag == kTimerTag) {
-          uint64_t expirations;
-          [[maybe_unused]] ssize_t r = ::read(timer_.get(), &expirations, sizeof expirations);
-          armed_ns_ = 0;
-          continue;
-        }
-        Connection& c = connections_[tag];
-        if (!c.alive) continue;
-        if (events[e].events & (EPOLLIN | EPOLLERR | EPOLLHUP)) on_readable(c, mode, now);
-        if (c.alive && (events[e].events & EPOLLOUT)) flush(c, tag, now);
-      }
-      if (now - last_maintain >= kNsPerMs * kMaxEpollWaitMs) {
+      for (int e = 0; e < n; ++e) handle_event(events[e], mode, now);
+      if (mode != Mode::kSetup && now - last_maintain >= kNsPerMs * kMaxEpollWaitMs) {
         last_maintain = now;
         if (maintain(now) == 0) {
           connections_lost_ = true;
           return;
+        }
+      }
+      if (mode == Mode::kSetup) {
+        // A busy connection's handshake counts as progress too.
+        std::size_t established = 0;
+        for (const Connection& c : connections_) established += c.alive && c.link.established();
+        if (established != last_established_) {
+          last_established_ = established;
+          last_progress = now;
         }
       }
     }
@@ -564,6 +782,11 @@ class Worker {
   UniqueFd epoll_;
   UniqueFd timer_;
   std::vector<Connection> connections_;
+  std::vector<IdleConnection> idle_;
+  std::size_t settled_ = 0;  // idle connections that hold or are lost
+  std::size_t last_established_ = 0;
+  std::string first_error_;  // the first busy connection's TLS failure
+  std::string idle_error_;   // the first idle connection's failure
   uint64_t interval_ns_ = 0;
   uint64_t armed_ns_ = 0;
   std::size_t prefill_depth_ = 0;
@@ -595,34 +818,69 @@ void sleep_until_ns(uint64_t deadline) {
   }
 }
 
+// Raises the soft limit on open files to what the run needs, as far as the hard limit allows.
+bool raise_fd_limit(uint64_t needed, std::string* error) {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur >= needed) return true;
+  if (limit.rlim_max != RLIM_INFINITY && limit.rlim_max < needed) {
+    *error = "the run needs " + std::to_string(needed) + " file descriptors; the hard limit is " +
+             std::to_string(limit.rlim_max) + " (ulimit -Hn)";
+    return false;
+  }
+  limit.rlim_cur = needed;
+  if (setrlimit(RLIMIT_NOFILE, &limit) != 0) {
+    *error = "cannot raise the open-file limit to " + std::to_string(needed) + ": " +
+             std::strerror(errno);
+    return false;
+  }
+  return true;
+}
+
+unsigned share_of(uint64_t total, unsigned parts, unsigned part) {
+  return static_cast<unsigned>(total / parts + (part < total % parts ? 1 : 0));
+}
+
 }  // namespace
 
 bool run_bench(const BenchOptions& o, BenchResult* result, std::string* error) {
   Shared shared(o, o.threads + 1);
   if (!resolve(o.host, o.port, &shared.address, error)) return false;
+  // Each thread's epoll and timer, the standard streams, and some room.
+  const uint64_t fds_needed = uint64_t{o.connections} + o.idle_connections + 2 * o.threads + 64;
+  if (!raise_fd_limit(fds_needed, error)) return false;
+  if (o.tls && !(shared.tls = TlsContext::create(o, error))) return false;
   shared.values.resize(o.value_max);
   Rng value_rng(o.seed ^ 0x5eedULL);
   for (char& ch : shared.values) ch = static_cast<char>('a' + value_rng.below(26));
 
   // Connect everything up front so a wrong address fails fast with one clear line.
-  std::vector<std::unique_ptr<Worker>> workers;
-  unsigned next_connection = 0;
-  for (unsigned t = 0; t < o.threads; ++t) {
-    const unsigned count = o.connections / o.threads + (t < o.connections % o.threads ? 1 : 0);
-    std::vector<UniqueFd> fds;
+  auto connect_many = [&](unsigned count, const char* what, std::vector<UniqueFd>* fds) {
     for (unsigned i = 0; i < count; ++i) {
       int err = 0;
       UniqueFd fd =
           connect_with_timeout(shared.address, static_cast<int>(o.timeout_s * 1000), &err);
       if (!fd) {
-        *error = "cannot connect to " + o.host + ":" + std::to_string(o.port) + ": " +
-                 std::strerror(err);
+        *error = std::string("cannot open ") + what + " to " + o.host + ":" +
+                 std::to_string(o.port) + ": " + std::strerror(err);
         return false;
       }
-      fds.push_back(std::move(fd));
+      fds->push_back(std::move(fd));
     }
-    const uint64_t share = o.requests / o.threads + (t < o.requests % o.threads ? 1 : 0);
-    workers.push_back(std::make_unique<Worker>(shared, t, std::move(fds), next_connection, share));
+    return true;
+  };
+  std::vector<std::unique_ptr<Worker>> workers;
+  unsigned next_connection = 0;
+  for (unsigned t = 0; t < o.threads; ++t) {
+    const unsigned count = share_of(o.connections, o.threads, t);
+    std::vector<UniqueFd> fds;
+    std::vector<UniqueFd> idle;
+    if (!connect_many(count, "a connection", &fds) ||
+        !connect_many(share_of(o.idle_connections, o.threads, t), "an idle connection", &idle)) {
+      return false;
+    }
+    const uint64_t share = share_of(o.requests, o.threads, t);
+    workers.push_back(std::make_unique<Worker>(shared, t, std::move(fds), std::move(idle),
+                                               next_connection, share));
     next_connection += count;
   }
 
@@ -633,9 +891,38 @@ bool run_bench(const BenchOptions& o, BenchResult* result, std::string* error) {
   }, old_term{};
   sigaction(SIGINT, &action, &old_int);
   sigaction(SIGTERM, &action, &old_term);
+  auto restore_signals = [&] {
+    sigaction(SIGINT, &old_int, nullptr);
+    sigaction(SIGTERM, &old_term, nullptr);
+  };
 
   std::vector<std::jthread> threads;
   for (auto& w : workers) threads.emplace_back([&worker = *w] { worker.run(); });
+
+  shared.barrier.arrive_and_wait();  // setup (TLS handshakes, idle connections) done
+  for (const auto& w : workers) {
+    if (std::string why = w->setup_error(); !why.empty()) {
+      *error = why;
+      shared.abort = true;
+      break;
+    }
+  }
+  shared.barrier.arrive_and_wait();  // the verdict is out
+  if (shared.abort) {
+    threads.clear();
+    restore_signals();
+    return false;
+  }
+  std::size_t idle_held = 0;
+  std::string idle_error;
+  for (const auto& w : workers) {
+    idle_held += w->idle_held();
+    if (idle_error.empty()) idle_error = w->idle_error();
+  }
+  if (o.idle_connections && !o.quiet) {
+    std::fprintf(stderr, "holding %zu of %u idle connections%s%s\n", idle_held, o.idle_connections,
+                 idle_error.empty() ? "" : "; first failure: ", idle_error.c_str());
+  }
 
   if (o.prefill && !o.quiet) {
     std::fprintf(stderr, "prefilling %llu keys...\n", static_cast<unsigned long long>(o.keys));
@@ -646,7 +933,6 @@ bool run_bench(const BenchOptions& o, BenchResult* result, std::string* error) {
   shared.load_start_ns = load_start;
   shared.phase.store(o.warmup_s > 0 ? Phase::kWarmup : Phase::kMeasure, std::memory_order_release);
   shared.barrier.arrive_and_wait();  // go
-
   const uint64_t warmup_end = load_start + static_cast<uint64_t>(o.warmup_s * 1e9);
   uint64_t next_tick = load_start + kNsPerSec;
   uint64_t last_completed = 0;
@@ -699,8 +985,7 @@ bool run_bench(const BenchOptions& o, BenchResult* result, std::string* error) {
   }
   shared.phase.store(Phase::kStop, std::memory_order_release);
   threads.clear();  // joins
-  sigaction(SIGINT, &old_int, nullptr);
-  sigaction(SIGTERM, &old_term, nullptr);
+  restore_signals();
 
   if (o.requests) {
     // The window ends when the last worker's last measured reply arrived.
@@ -719,7 +1004,9 @@ bool run_bench(const BenchOptions& o, BenchResult* result, std::string* error) {
     result->prefilled += w->prefilled();
     result->prefill_errors += w->prefill_errors();
     result->prefill_s = std::max(result->prefill_s, static_cast<double>(w->prefill_ns()) / 1e9);
+    result->idle_held += w->idle_held();
   }
+  result->idle_held_at_start = idle_held;
   result->elapsed_s = static_cast<double>(measure_end - measure_start) / 1e9;
   return true;
 }

@@ -3,8 +3,8 @@
 // Owns: the interface a protocol implements for kioku-bench (compose a get or a set into a
 // caller-provided buffer, parse exactly one reply from the front of a byte buffer) and the reply
 // vocabulary. Must not: do I/O, allocate per request, or keep state between calls: the bench
-// loop owns the buffers, the codec only reads and writes bytes in them. Only the text protocol
-// exists today; meta and binary slot in as further Codec implementations.
+// loop owns the buffers, the codec only reads and writes bytes in them. Three implementations:
+// text (text_codec.h), meta (meta_bench_codec.h) and binary (binary_codec.h).
 #pragma once
 
 #include <cstddef>
@@ -15,9 +15,14 @@
 
 namespace kioku::client {
 
-enum class Protocol : uint8_t { kText };
+enum class Protocol : uint8_t { kText, kMeta, kBinary };
 
-enum class OpType : uint8_t { kGet, kSet };
+// "text", "meta" or "binary": the --protocol spelling, also used in reports.
+std::string_view protocol_name(Protocol protocol) noexcept;
+
+// kVersion is never measured: it only confirms that the server has accepted an idle connection.
+enum class OpType : uint8_t { kGet, kSet, kVersion };
+// The measured operation types (get and set), the size of per-op tallies.
 inline constexpr std::size_t kOpTypeCount = 2;
 
 enum class ReplyStatus : uint8_t {
@@ -36,6 +41,7 @@ enum class ReplyKind : uint8_t {
   kError,        // "ERROR"
   kClientError,  // "CLIENT_ERROR ..."
   kServerError,  // "SERVER_ERROR ..."
+  kVersion,      // version: the server's version reply
 };
 
 inline constexpr bool is_error_reply(ReplyKind kind) {
@@ -47,7 +53,7 @@ struct Reply {
   ReplyStatus status = ReplyStatus::kNeedMore;
   std::size_t consumed = 0;
   ReplyKind kind = ReplyKind::kMiss;
-  uint32_t values = 0;  // get: number of VALUE blocks
+  uint32_t values = 0;  // get: number of values returned
 };
 
 class Codec {
@@ -58,11 +64,15 @@ class Codec {
   // Bytes a reply adds on top of its key and value.
   virtual std::size_t reply_overhead() const noexcept = 0;
   // Write one request at the start of `out`; return its length, or 0 if it does not fit.
-  virtual std::size_t compose_get(std::span<char> out, std::string_view key) const noexcept = 0;
-  virtual std::size_t compose_set(std::span<char> out, std::string_view key,
-                                  std::string_view value) const noexcept = 0;
-  // Parse the reply to a request of type `op` from the front of `in`.
-  virtual Reply parse_reply(std::string_view in, OpType op) const noexcept = 0;
+  // `opaque` is the request's number on its connection: a protocol that echoes one (binary)
+  // sends it, so parse_reply can check that replies pair with requests; the others ignore it.
+  virtual std::size_t compose_get(std::span<char> out, std::string_view key,
+                                  uint32_t opaque) const noexcept = 0;
+  virtual std::size_t compose_set(std::span<char> out, std::string_view key, std::string_view value,
+                                  uint32_t opaque) const noexcept = 0;
+  virtual std::size_t compose_version(std::span<char> out, uint32_t opaque) const noexcept = 0;
+  // Parse the reply to the request of type `op` sent with `opaque` from the front of `in`.
+  virtual Reply parse_reply(std::string_view in, OpType op, uint32_t opaque) const noexcept = 0;
 };
 
 std::unique_ptr<Codec> make_codec(Protocol protocol);

@@ -1,32 +1,15 @@
 // client/text_codec.cc — see text_codec.h.
 #include "client/text_codec.h"
-#include "client/words.h"
 
 #include <charconv>
-#include <cstring>
+
+#include "client/reply_lines.h"
+#include "client/words.h"
 
 namespace kioku::client {
 namespace {
 
 constexpr std::string_view kValuePrefix = "VALUE ";
-
-bool starts_with_word(std::string_view line, std::string_view word) {
-  return line.starts_with(word) && (line.size() == word.size() || line[word.size()] == ' ');
-}
-
-// An error line ends any reply; returns false if `line` is not one.
-bool classify_error(std::string_view line, ReplyKind* kind) {
-  if (starts_with_word(line, "ERROR")) {
-    *kind = ReplyKind::kError;
-  } else if (starts_with_word(line, "CLIENT_ERROR")) {
-    *kind = ReplyKind::kClientError;
-  } else if (starts_with_word(line, "SERVER_ERROR")) {
-    *kind = ReplyKind::kServerError;
-  } else {
-    return false;
-  }
-  return true;
-}
 
 std::string_view next_token(std::string_view* rest) {
   std::size_t start = rest->find_first_not_of(' ');
@@ -56,24 +39,7 @@ bool parse_value_length(std::string_view rest, uint32_t* bytes) {
   return next_token(&rest).empty();
 }
 
-enum class LineStatus : uint8_t { kNeedMore, kLine, kBad };
-
-// The line starting at `pos` without its "\r\n"; `*next` is the offset just past it.
-LineStatus read_line(std::string_view in, std::size_t pos, std::string_view* line,
-                     std::size_t* next) {
-  const std::size_t newline = in.find('\n', pos);
-  if (newline == std::string_view::npos) {
-    return in.size() - pos > kMaxReplyLine ? LineStatus::kBad : LineStatus::kNeedMore;
-  }
-  if (newline == pos || in[newline - 1] != '\r' || newline - pos > kMaxReplyLine) {
-    return LineStatus::kBad;
-  }
-  *line = in.substr(pos, newline - 1 - pos);
-  *next = newline + 1;
-  return LineStatus::kLine;
-}
-
-Reply protocol_error() { return Reply{ReplyStatus::kProtocolError, 0, ReplyKind::kError, 0}; }
+Reply protocol_error() { return protocol_error_reply(); }
 
 Reply parse_get_reply(std::string_view in) {
   std::size_t pos = 0;
@@ -113,6 +79,23 @@ Reply parse_get_reply(std::string_view in) {
   }
 }
 
+// The one line a reply to `version` is: "VERSION <text>", or an error line.
+Reply parse_version_reply(std::string_view in) {
+  std::string_view line;
+  std::size_t next = 0;
+  switch (read_line(in, 0, &line, &next)) {
+    case LineStatus::kNeedMore:
+      return Reply{};
+    case LineStatus::kBad:
+      return protocol_error();
+    case LineStatus::kLine:
+      break;
+  }
+  ReplyKind kind = ReplyKind::kVersion;
+  if (!starts_with_word(line, "VERSION") && !classify_error(line, &kind)) return protocol_error();
+  return Reply{ReplyStatus::kReply, next, kind, 0};
+}
+
 Reply parse_set_reply(std::string_view in) {
   std::string_view line;
   std::size_t next = 0;
@@ -139,23 +122,24 @@ Reply parse_set_reply(std::string_view in) {
   return Reply{ReplyStatus::kReply, next, kind, 0};
 }
 
-// Appends `piece` at *pos if it fits.
-bool put(std::span<char> out, std::size_t* pos, std::string_view piece) {
-  if (out.size() - *pos < piece.size()) return false;
-  std::memcpy(out.data() + *pos, piece.data(), piece.size());
-  *pos += piece.size();
-  return true;
-}
-
 }  // namespace
 
 Reply parse_text_reply(std::string_view in, OpType op) noexcept {
-  return op == OpType::kGet ? parse_get_reply(in) : parse_set_reply(in);
+  switch (op) {
+    case OpType::kGet:
+      return parse_get_reply(in);
+    case OpType::kSet:
+      return parse_set_reply(in);
+    case OpType::kVersion:
+      break;
+  }
+  return parse_version_reply(in);
 }
 
 std::size_t compose_text_get(std::span<char> out, std::string_view key) noexcept {
   std::size_t pos = 0;
-  if (put(out, &pos, "get ") && put(out, &pos, key) && put(out, &pos, "\r\n")) return pos;
+  if (put_bytes(out, &pos, "get ") && put_bytes(out, &pos, key) && put_bytes(out, &pos, "\r\n"))
+    return pos;
   return 0;
 }
 
@@ -165,25 +149,22 @@ std::size_t compose_text_set(std::span<char> out, std::string_view key,
   char length[24];
   auto [end, ec] = std::to_chars(length, length + sizeof length, value.size());
   if (ec != std::errc()) return 0;
-  if (put(out, &pos, "set ") && put(out, &pos, key) && put(out, &pos, " 0 0 ") &&
-      put(out, &pos, std::string_view(length, static_cast<std::size_t>(end - length))) &&
-      put(out, &pos, "\r\n") && put(out, &pos, value) && put(out, &pos, "\r\n")) {
+  if (put_bytes(out, &pos, "set ") && put_bytes(out, &pos, key) && put_bytes(out, &pos, " 0 0 ") &&
+      put_bytes(out, &pos, std::string_view(length, static_cast<std::size_t>(end - length))) &&
+      put_bytes(out, &pos, "\r\n") && put_bytes(out, &pos, value) && put_bytes(out, &pos, "\r\n")) {
     return pos;
   }
   return 0;
+}
+
+std::size_t compose_text_version(std::span<char> out) noexcept {
+  std::size_t pos = 0;
+  return put_bytes(out, &pos, "version\r\n") ? pos : 0;
 }
 
 // "set " + " 0 0 " + a 20-digit length + two CRLFs, rounded up.
 std::size_t TextCodec::request_overhead() const noexcept { return 64; }
 // "VALUE " + " <flags> <bytes> <cas>" + CRLFs + "END\r\n", rounded up.
 std::size_t TextCodec::reply_overhead() const noexcept { return 96; }
-
-std::unique_ptr<Codec> make_codec(Protocol protocol) {
-  switch (protocol) {
-    case Protocol::kText:
-      return std::make_unique<TextCodec>();
-  }
-  return nullptr;
-}
 
 }  // namespace kioku::client

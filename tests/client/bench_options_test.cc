@@ -145,3 +145,56 @@ TEST_CASE("a run needing absurd buffer memory is refused up front") {
   o.pipeline = 64;
   CHECK(finish_bench_options(raw, o).has_value());
 }
+
+TEST_CASE("protocols parse by name") {
+  Protocol p = Protocol::kText;
+  CHECK(parse_protocol("meta", &p));
+  CHECK(p == Protocol::kMeta);
+  CHECK(parse_protocol("binary", &p));
+  CHECK(p == Protocol::kBinary);
+  CHECK(parse_protocol("text", &p));
+  CHECK(p == Protocol::kText);
+  for (const char* bad : {"", "Text", "ascii", "bin", "meta "}) {
+    INFO(bad);
+    CHECK_FALSE(parse_protocol(bad, &p));
+  }
+  BenchOptions o;
+  RawBenchOptions raw;
+  raw.protocol = "udp";
+  CHECK(finish_bench_options(raw, o).has_value());
+}
+
+TEST_CASE("TLS and idle-connection options fill the options") {
+  BenchOptions o;
+  RawBenchOptions raw;
+  CLI::App app;
+  add_bench_options(app, o, raw);
+  std::vector<std::string> args = {
+      "--protocol",         "binary", "--tls",     "--tls-ca", "ca.pem",
+      "--tls-cert",         "c.pem",  "--tls-key", "k.pem",    "--tls-insecure",
+      "--idle-connections", "5000"};
+  std::reverse(args.begin(), args.end());
+  app.parse(args);
+  REQUIRE_FALSE(finish_bench_options(raw, o).has_value());
+  CHECK(o.protocol == Protocol::kBinary);
+  CHECK(o.tls);
+  CHECK(o.tls_ca == "ca.pem");
+  CHECK(o.tls_cert == "c.pem");
+  CHECK(o.tls_key == "k.pem");
+  CHECK(o.tls_insecure);
+  CHECK(o.idle_connections == 5000);
+}
+
+TEST_CASE("TLS file options without --tls are refused") {
+  for (std::vector<std::string> args : {std::vector<std::string>{"ca.pem", "--tls-ca"},
+                                        {"--tls-insecure"},
+                                        {"c.pem", "--tls-cert"},
+                                        {"k.pem", "--tls-key", "--tls"}}) {
+    BenchOptions o;
+    RawBenchOptions raw;
+    CLI::App app;
+    add_bench_options(app, o, raw);
+    INFO(args.back());
+    CHECK_THROWS(app.parse(args));
+  }
+}

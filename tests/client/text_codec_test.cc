@@ -7,6 +7,7 @@
 
 using kioku::client::compose_text_get;
 using kioku::client::compose_text_set;
+using kioku::client::compose_text_version;
 using kioku::client::OpType;
 using kioku::client::parse_text_reply;
 using kioku::client::Reply;
@@ -172,4 +173,24 @@ TEST_CASE("a request that does not fit is not composed") {
   char small[8];
   CHECK(compose_text_get(small, "kioku:42") == 0);
   CHECK(compose_text_set(small, "k", "abcdef") == 0);
+}
+
+TEST_CASE("a version request and its reply") {
+  char buffer[16];
+  const std::size_t n = compose_text_version(buffer);
+  CHECK(std::string(buffer, n) == "version\r\n");
+  const std::string reply = "VERSION 1.6.18\r\n";
+  for (std::size_t cut = 0; cut < reply.size(); ++cut) {
+    INFO("prefix " << cut);
+    REQUIRE(parse_text_reply(std::string_view(reply).substr(0, cut), OpType::kVersion).status ==
+            ReplyStatus::kNeedMore);
+  }
+  const Reply r = parse_text_reply(reply + "END\r\n", OpType::kVersion);
+  CHECK(r.status == ReplyStatus::kReply);
+  CHECK(r.kind == ReplyKind::kVersion);
+  CHECK(r.consumed == reply.size());
+  // memcached at its connection limit answers anything with an error line.
+  CHECK(parse_text_reply("ERROR Too many open connections\r\n", OpType::kVersion).kind ==
+        ReplyKind::kError);
+  CHECK(parse_text_reply("END\r\n", OpType::kVersion).status == ReplyStatus::kProtocolError);
 }
