@@ -210,7 +210,9 @@ class Server:
         return self.proc is not None and self.proc.poll() is None
 
     def __enter__(self):
-        return self.start()
+        # `with Server(...).start() as srv` must not start a second process (and orphan the
+        # first): only a server that is not running yet is started here.
+        return self if self.alive() else self.start()
 
     def __exit__(self, exc_type, exc, tb):
         if exc_type is None:
