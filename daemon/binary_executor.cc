@@ -34,7 +34,7 @@ constexpr uint32_t kNoAutoCreate = 0xffffffff;
 }  // namespace
 
 BinaryExecutor::BinaryExecutor(const Settings& settings, slab::Cache& cache, ThreadStats& stats,
-                               ServerControl& control, BufferPool& buffers)
+                               ServerControl& control, OutputPools& buffers)
     : settings_(settings), cache_(cache), stats_(stats), control_(control), buffers_(buffers) {}
 
 void BinaryExecutor::reply(const BinaryHeader& request, OutputQueue& out, uint64_t cas,

@@ -23,7 +23,7 @@ namespace kioku::daemon {
 class BinaryExecutor {
  public:
   BinaryExecutor(const Settings& settings, slab::Cache& cache, ThreadStats& stats,
-                 ServerControl& control, BufferPool& buffers);
+                 ServerControl& control, OutputPools& buffers);
 
   // `value`: the request's value bytes when check_binary_request said it reads one.
   ExecuteOutcome execute(const protocol::BinaryRequest& request, std::string_view value,
@@ -62,7 +62,7 @@ class BinaryExecutor {
   slab::Cache& cache_;
   ThreadStats& stats_;
   ServerControl& control_;
-  BufferPool& buffers_;
+  OutputPools& buffers_;
   bool authenticated_ = false;
   std::unique_ptr<SaslSession> sasl_;  // created on the first SASL command
 };

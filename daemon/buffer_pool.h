@@ -12,6 +12,35 @@
 
 namespace kioku::daemon {
 
+// Spare std::vectors of one element type, handed out with their capacity: a connection borrows
+// one while it has something queued and gives it back empty, so an idle connection holds none
+// and a busy one never allocates once warm. Single-threaded, like BufferPool.
+template <typename T>
+class VectorPool {
+ public:
+  static constexpr std::size_t kMaxSpare = 256;
+  // Gives *vector spare capacity if it has none (it must be empty).
+  void lend(std::vector<T>& vector) {
+    if (vector.capacity() != 0 || free_.empty()) return;
+    vector = std::move(free_.back());
+    free_.pop_back();
+  }
+  // Takes *vector's storage back (its elements are destroyed first); leaves it without any.
+  void give(std::vector<T>& vector) {
+    vector.clear();
+    if (vector.capacity() != 0 && vector.capacity() <= kMaxCapacity &&
+        free_.size() < kMaxSpare) {
+      free_.push_back(std::move(vector));
+    }
+    vector = std::vector<T>();
+  }
+
+ private:
+  // Lists that grew for one huge reply are freed rather than kept.
+  static constexpr std::size_t kMaxCapacity = 4096;
+  std::vector<std::vector<T>> free_;
+};
+
 class BufferPool {
  public:
   static constexpr std::size_t kBufferSize = 16 * 1024;

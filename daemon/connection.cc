@@ -46,11 +46,7 @@ Connection::Connection(Worker& worker, int fd, std::string peer)
     : worker_(worker),
       fd_(fd),
       peer_(std::move(peer)),
-      output_(worker.buffers()),
-      executor_(worker.server().settings(), worker.server().cache(), worker.stats(),
-                worker.server()),
-      meta_executor_(worker.server().settings(), worker.server().cache(), worker.stats()) {
-  executor_.set_client_fd(fd);
+      output_(worker.output_pools()) {
   last_command_time_ = std::time(nullptr);
   plain_ = worker.server().plain_listener(fd_);  // "-l notls:": no TLS on this one
   if (TlsContext* tls = worker.server().tls(); tls != nullptr && !plain_) {
@@ -126,6 +122,12 @@ bool Connection::on_readable() {
 }
 
 bool Connection::on_writable() { return flush_output(); }
+
+Executor& Connection::executor() {
+  Executor& executor = worker_.executor();
+  executor.set_client_fd(fd_);
+  return executor;
+}
 
 void Connection::compact_input() {
   if (input_start_ == 0) return;
@@ -223,7 +225,7 @@ void Connection::process_input() {
       if (!fits_memcached_item_limit(worker_.server().settings(), request.key.size(),
                                      value_length, request.flags) ||
           !worker_.server().cache().item_size_ok(request.key.size(), value_length)) {
-        executor_.reply_too_large(request, output_);
+        executor().reply_too_large(request, output_);
         input_start_ += consumed;
         swallow_bytes_ = uint64_t{value_length} + 2;
         continue;
@@ -268,7 +270,7 @@ void Connection::process_input() {
                label.data(), static_cast<int>(key.size()), key.data());
     }
     const uint64_t started_ns = CommandLatency::now_ns();
-    const ExecuteOutcome outcome = executor_.execute(request, output_);
+    const ExecuteOutcome outcome = executor().execute(request, output_);
     worker_.latency().record(request.command, CommandLatency::now_ns() - started_ns);
     if (outcome == ExecuteOutcome::kCloseAfterWrite) {
       close_after_write_ = true;

@@ -39,6 +39,9 @@ class Connection {
 
   int fd() const { return fd_; }
   const std::string& peer() const { return peer_; }
+  // Where the worker's registry keeps this connection (only the worker reads or sets it).
+  uint32_t registry_slot() const { return registry_slot_; }
+  void set_registry_slot(uint32_t slot) { registry_slot_ = slot; }
   const char* state_name() const;
   // Seconds since the last command, or 0 while a reply is still being written (memcached's
   // idle_timeout never cuts a connection that is receiving data).
@@ -64,27 +67,8 @@ class Connection {
   // Meta commands (connection_meta.cc): consumes one meta request from `pending` if it is one.
   enum class MetaStep : uint8_t { kNotMeta, kNeedMore, kDone, kClose };
   MetaStep process_meta_input(std::string_view pending);
-
-  Worker& worker_;
-  int fd_;
-  std::string peer_;
-  event* event_ = nullptr;
-  short interest_ = 0;
-  // Atomic only because "stats conns" on another worker reads them.
-  std::atomic<State> state_{State::kReading};
-  bool close_after_write_ = false;
-  bool draining_ = false;
-  bool yielded_ = false;  // -R cut the last batch short; input is still buffered
-  std::atomic<int64_t> last_command_time_{0};
-
-  std::vector<char> input_;
-  std::size_t input_start_ = 0;  // first unprocessed byte
-  std::size_t input_end_ = 0;    // one past the last byte read
-  std::size_t need_bytes_ = 0;   // don't parse again until this many unprocessed bytes
-  uint64_t swallow_bytes_ = 0;   // value bytes of a refused store still to discard
-
-  OutputQueue output_;
-  Executor executor_;
+  // The worker's text executor, told which client it serves (for logs and "watch").
+  Executor& executor();
 
   // --- Protocol choice (-B, -S, -Y): daemon/connection_binary.cc, connection_ascii_auth.cc.
   // kUndecided until the first byte arrives; then fixed for the connection's life, except that
@@ -94,11 +78,34 @@ class Connection {
   void process_binary_input();
   // False while the connection is still unauthenticated (nothing more to parse now).
   bool process_ascii_auth_input();
+
+  // Small fields first and together: an idle connection costs this object plus its libevent
+  // event, so padding is paid once per connection, thousands of times. The executors are the
+  // worker's (one per thread), not per connection, for the same reason.
+  Worker& worker_;
+  int fd_;
+  short interest_ = 0;
+  // Atomic only because "stats conns" on another worker reads them.
+  std::atomic<State> state_{State::kReading};
+  bool close_after_write_ = false;
+  bool draining_ = false;
+  bool yielded_ = false;  // -R cut the last batch short; input is still buffered
+  bool plain_ = false;    // accepted through a "notls:" listener while -Z is on
   Framing framing_ = Framing::kUndecided;
+  uint32_t registry_slot_ = 0;
+  std::atomic<int64_t> last_command_time_{0};
+  std::string peer_;
+  event* event_ = nullptr;
+
+  std::vector<char> input_;
+  std::size_t input_start_ = 0;  // first unprocessed byte
+  std::size_t input_end_ = 0;    // one past the last byte read
+  std::size_t need_bytes_ = 0;   // don't parse again until this many unprocessed bytes
+  uint64_t swallow_bytes_ = 0;   // value bytes of a refused store still to discard
+
+  OutputQueue output_;
   std::unique_ptr<BinaryExecutor> binary_executor_;  // created when binary is chosen
-  MetaExecutor meta_executor_;
   std::unique_ptr<Transport> transport_;  // TLS (-Z); null for plain TCP and unix sockets
-  bool plain_ = false;  // accepted through a "notls:" listener while -Z is on
 };
 
 }  // namespace kioku::daemon

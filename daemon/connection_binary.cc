@@ -64,7 +64,7 @@ void Connection::choose_framing() {
   }
   if (framing_ == Framing::kBinary) {
     binary_executor_ = std::make_unique<BinaryExecutor>(
-        settings, worker_.server().cache(), worker_.stats(), worker_.server(), worker_.buffers());
+        settings, worker_.server().cache(), worker_.stats(), worker_.server(), worker_.output_pools());
   }
 }
 

@@ -43,14 +43,14 @@ Connection::MetaStep Connection::process_meta_input(std::string_view pending) {
   protocol::MetaRequest& request = parsed.request;
   if (request.command != protocol::MetaCommand::kSet) {
     input_start_ += parsed.consumed;
-    meta_executor_.execute(request, output_);
+    worker_.meta_executor().execute(request, output_);
     return MetaStep::kDone;
   }
   const std::size_t value_length = request.value_length;
   const std::size_t key_length = request.key().size();
   if (!fits_memcached_item_limit(worker_.server().settings(), key_length, value_length) ||
       !worker_.server().cache().item_size_ok(key_length, value_length)) {
-    meta_executor_.reply_too_large(request, output_);
+    worker_.meta_executor().reply_too_large(request, output_);
     input_start_ += parsed.consumed;
     swallow_bytes_ = uint64_t{value_length} + 2;
     return MetaStep::kDone;
@@ -68,7 +68,7 @@ Connection::MetaStep Connection::process_meta_input(std::string_view pending) {
     output_.append("CLIENT_ERROR bad data chunk\r\n");
     return MetaStep::kDone;
   }
-  meta_executor_.execute(request, output_);
+  worker_.meta_executor().execute(request, output_);
   return MetaStep::kDone;
 }
 

@@ -199,7 +199,8 @@ bool is_number(std::string_view text) {
 // "STAT name value\r\n" lines, as the stats command would send them.
 std::vector<std::pair<std::string, std::string>> general_stats(Server& server) {
   BufferPool pool;
-  OutputQueue queue(pool);
+  OutputPools pools(pool);
+  OutputQueue queue(pools);
   server.write_general_stats(queue);
   std::string text;
   queue.copy_to(&text);

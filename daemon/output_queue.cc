@@ -13,9 +13,9 @@ namespace {
 }  // namespace
 
 char* OutputQueue::reserve(std::size_t capacity) {
-  if (bytes_.empty()) bytes_ = pool_.take();
+  if (bytes_.empty()) bytes_ = pools_.bytes.take();
   if (bytes_used_ + capacity > bytes_.size()) {
-    pool_.grow(bytes_, std::max(bytes_.size() * 2, bytes_used_ + capacity));
+    pools_.bytes.grow(bytes_, std::max(bytes_.size() * 2, bytes_used_ + capacity));
   }
   return bytes_.data() + bytes_used_;
 }
@@ -33,6 +33,7 @@ void OutputQueue::commit(std::size_t length) {
       return;
     }
   }
+  pools_.segments.lend(segments_);
   segments_.push_back(Segment{nullptr, bytes_used_, length});
   bytes_used_ += length;
   pending_bytes_ += length;
@@ -54,6 +55,7 @@ void OutputQueue::copy_pending(std::string* out) const {
 }
 
 void OutputQueue::append_value(slab::ItemRef item) {
+  pools_.segments.lend(segments_);
   std::string_view value = item.value();
   if (value.size() < kZeroCopyThreshold) {
     append(value);
@@ -61,6 +63,7 @@ void OutputQueue::append_value(slab::ItemRef item) {
   }
   segments_.push_back(Segment{value.data(), 0, value.size()});
   pending_bytes_ += value.size();
+  pools_.pins.lend(pins_);
   pins_.push_back(std::move(item));
 }
 
@@ -108,13 +111,13 @@ WriteStatus OutputQueue::write_to(int fd, std::span<iovec> iov, std::size_t* wri
 
 void OutputQueue::reset_if_drained() {
   if (!empty()) return;
-  segments_.clear();
-  pins_.clear();
   next_segment_ = 0;
   segment_offset_ = 0;
   bytes_used_ = 0;
   pending_bytes_ = 0;
-  if (!bytes_.empty()) pool_.give(std::move(bytes_));
+  if (!bytes_.empty()) pools_.bytes.give(std::move(bytes_));
+  pools_.segments.give(segments_);
+  pools_.pins.give(pins_);
 }
 
 void OutputQueue::clear() {

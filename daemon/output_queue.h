@@ -23,13 +23,29 @@ namespace kioku::daemon {
 
 enum class WriteStatus : uint8_t { kDone, kWouldBlock, kError };
 
+// One piece of a pending reply: composed bytes (data == nullptr: OutputQueue's buffer at
+// offset) or a span of pinned item memory.
+struct OutputSegment {
+  const char* data;
+  std::size_t offset;
+  std::size_t length;
+};
+
+// A worker's spare memory for its connections' output queues; see VectorPool.
+struct OutputPools {
+  explicit OutputPools(BufferPool& bytes) : bytes(bytes) {}
+  BufferPool& bytes;
+  VectorPool<OutputSegment> segments;
+  VectorPool<slab::ItemRef> pins;
+};
+
 class OutputQueue {
  public:
   // Values at least this long are sent from item memory; shorter ones are copied, which is
   // cheaper than an extra iovec and a pin.
   static constexpr std::size_t kZeroCopyThreshold = 256;
 
-  explicit OutputQueue(BufferPool& pool) : pool_(pool) {}
+  explicit OutputQueue(OutputPools& pools) : pools_(pools) {}
   ~OutputQueue() { clear(); }  // the buffer goes back to the pool, which counts its size
   OutputQueue(const OutputQueue&) = delete;
   OutputQueue& operator=(const OutputQueue&) = delete;
@@ -65,15 +81,11 @@ class OutputQueue {
   void copy_to(std::string* text) const;
 
  private:
-  struct Segment {
-    const char* data;  // nullptr: bytes_ at offset
-    std::size_t offset;
-    std::size_t length;
-  };
+  using Segment = OutputSegment;
   void reset_if_drained();
 
-  BufferPool& pool_;
-  std::vector<char> bytes_;  // borrowed from pool_ while non-empty
+  OutputPools& pools_;
+  std::vector<char> bytes_;  // borrowed from pools_ while non-empty, as are the two lists
   std::size_t bytes_used_ = 0;
   std::vector<Segment> segments_;
   std::vector<slab::ItemRef> pins_;

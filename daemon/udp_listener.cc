@@ -66,7 +66,7 @@ UdpListener::WorkerSide::WorkerSide(Server& server, Worker& worker)
     : worker(worker),
       executor(server.settings(), server.cache(), worker.stats(), server),
       meta_executor(server.settings(), server.cache(), worker.stats()),
-      output(worker.buffers()) {}
+      output(worker.output_pools()) {}
 
 UdpListener::~UdpListener() {
   sides_.clear();  // the events first, then the sockets they poll

@@ -13,7 +13,11 @@
 
 namespace kioku::daemon {
 
-Worker::Worker(Server& server, unsigned id) : server_(server), id_(id) {
+Worker::Worker(Server& server, unsigned id)
+    : server_(server),
+      id_(id),
+      executor_(server.settings(), server.cache(), stats_, server),
+      meta_executor_(server.settings(), server.cache(), stats_) {
   // Only this worker's thread touches its base once start() runs (other threads reach it through
   // the eventfd), so the base needs no lock: evthread_use_pthreads() would otherwise make every
   // event_add/del and dispatch take a mutex on the request path.
@@ -42,8 +46,8 @@ void Worker::close_idle_connections() {
   std::vector<Connection*> idle;
   {
     std::lock_guard lock(connections_mutex_);
-    for (auto& [raw, owned] : connections_) {
-      if (raw->idle_for(now) > limit) idle.push_back(raw);
+    for (auto& owned : connections_) {
+      if (owned->idle_for(now) > limit) idle.push_back(owned.get());
     }
   }
   for (Connection* c : idle) destroy(c);
@@ -112,7 +116,8 @@ void Worker::accept_pending() {
     }
     Connection* raw = connection.get();
     std::lock_guard lock(connections_mutex_);
-    connections_.emplace(raw, std::move(connection));
+    raw->set_registry_slot(static_cast<uint32_t>(connections_.size()));
+    connections_.push_back(std::move(connection));
   }
 }
 
@@ -123,7 +128,7 @@ void Worker::begin_stop() {
   std::vector<Connection*> live;
   {
     std::lock_guard lock(connections_mutex_);
-    for (auto& [raw, owned] : connections_) live.push_back(raw);
+    for (auto& owned : connections_) live.push_back(owned.get());
   }
   for (Connection* c : live) c->drain();
   // Clients that never read their replies cannot hold the process forever.
@@ -135,10 +140,14 @@ void Worker::destroy(Connection* connection) {
   std::unique_ptr<Connection> owned;
   {
     std::lock_guard lock(connections_mutex_);
-    auto it = connections_.find(connection);
-    if (it == connections_.end()) return;
-    owned = std::move(it->second);
-    connections_.erase(it);
+    const uint32_t slot = connection->registry_slot();
+    if (slot >= connections_.size() || connections_[slot].get() != connection) return;
+    owned = std::move(connections_[slot]);
+    if (slot + 1 != connections_.size()) {
+      connections_[slot] = std::move(connections_.back());
+      connections_[slot]->set_registry_slot(slot);
+    }
+    connections_.pop_back();
   }
   if (server_.verbosity() > 1) {
     log_line(LogLevel::kDebug, "<%d connection closed.", owned->fd());
@@ -155,8 +164,7 @@ void Worker::write_conns_stats(OutputQueue& out) {
   const int64_t now = std::time(nullptr);
   char name[64];
   for (auto& entry : connections_) {
-    // Not a structured binding: clang 14 (the fuzz build) cannot capture one in a lambda.
-    const Connection* raw = entry.first;
+    const Connection* raw = entry.get();
     auto row = [&](const char* field, std::string_view value) {
       int n = std::snprintf(name, sizeof name, "%d:%s", raw->fd(), field);
       append_stat(out, std::string_view(name, static_cast<std::size_t>(n)), value);

@@ -22,6 +22,7 @@
 #include "daemon/buffer_pool.h"
 #include "daemon/command_latency.h"
 #include "daemon/executor.h"
+#include "daemon/meta_executor.h"
 #include "daemon/thread_stats.h"
 
 namespace kioku::daemon {
@@ -58,7 +59,12 @@ class Worker {
   CommandLatency& latency() { return latency_; }
   unsigned id() const { return id_; }
   BufferPool& buffers() { return buffers_; }
+  OutputPools& output_pools() { return output_pools_; }
   std::span<iovec> iov_scratch() { return iov_scratch_; }
+  // One executor per protocol per worker, shared by its connections (they run one at a time on
+  // this thread), so an idle connection does not carry five references each.
+  Executor& executor() { return executor_; }
+  MetaExecutor& meta_executor() { return meta_executor_; }
 
   // Called by a connection from its own callback once it is finished; destroys it.
   void destroy(Connection* connection);
@@ -82,7 +88,10 @@ class Worker {
   ThreadStats stats_;
   CommandLatency latency_;
   BufferPool buffers_;
+  OutputPools output_pools_{buffers_};
   std::vector<iovec> iov_scratch_ = std::vector<iovec>(1024);
+  Executor executor_;
+  MetaExecutor meta_executor_;
 
   std::mutex pending_mutex_;
   std::vector<std::pair<int, std::string>> pending_;
@@ -92,7 +101,9 @@ class Worker {
   // Registry of live connections. Only this worker mutates it; the lock exists for "stats
   // conns" readers on other threads and is taken on connect and close only.
   std::mutex connections_mutex_;
-  std::unordered_map<Connection*, std::unique_ptr<Connection>> connections_;
+  // A vector, not a map: each connection knows its slot (Connection::registry_slot), removal
+  // swaps the last one in. Saves a hash node and a bucket per connection.
+  std::vector<std::unique_ptr<Connection>> connections_;
 };
 
 }  // namespace kioku::daemon

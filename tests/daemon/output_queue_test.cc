@@ -15,6 +15,8 @@
 
 using kioku::daemon::BufferPool;
 using kioku::daemon::OutputQueue;
+using kioku::daemon::OutputPools;
+using kioku::daemon::VectorPool;
 using kioku::daemon::WriteStatus;
 
 namespace {
@@ -58,7 +60,8 @@ std::string flush_all(OutputQueue& queue, SocketPair& pair, int* would_block_cou
 
 TEST_CASE("queued pieces arrive in order across partial writes") {
   BufferPool pool;
-  OutputQueue queue(pool);
+  OutputPools pools(pool);
+  OutputQueue queue(pools);
   std::string expected;
   for (int i = 0; i < 5000; ++i) {
     std::string piece = "STORED " + std::to_string(i) + "\r\n";
@@ -84,7 +87,8 @@ TEST_CASE("a zero-copy value stays valid after its key is overwritten and delete
           kioku::slab::StoreResult::kStored);
 
   BufferPool pool;
-  OutputQueue queue(pool);
+  OutputPools pools(pool);
+  OutputQueue queue(pools);
   queue.append("VALUE key 0 100000\r\n");
   queue.append_value(cache.get("key"));
   queue.append("\r\nEND\r\n");
@@ -101,7 +105,8 @@ TEST_CASE("a zero-copy value stays valid after its key is overwritten and delete
 
 TEST_CASE("a drained queue returns its buffer to the pool") {
   BufferPool pool;
-  OutputQueue queue(pool);
+  OutputPools pools(pool);
+  OutputQueue queue(pools);
   queue.append("END\r\n");
   SocketPair pair;
   int blocked = 0;
@@ -114,10 +119,50 @@ TEST_CASE("a drained queue returns its buffer to the pool") {
 
 TEST_CASE("a cleared queue drops pending bytes") {
   BufferPool pool;
-  OutputQueue queue(pool);
+  OutputPools pools(pool);
+  OutputQueue queue(pools);
   queue.append("abc");
   CHECK_FALSE(queue.empty());
   queue.clear();
   CHECK(queue.empty());
   CHECK(queue.pending_bytes() == 0);
+}
+
+TEST_CASE("VectorPool lends warm capacity and takes it back, leaving the borrower with none") {
+  VectorPool<int> pool;
+  std::vector<int> first;
+  pool.lend(first);  // nothing spare yet: stays without capacity
+  CHECK(first.capacity() == 0);
+  first.assign({1, 2, 3});
+  const int* storage = first.data();
+  pool.give(first);
+  CHECK(first.capacity() == 0);  // an idle borrower holds no memory
+  std::vector<int> second;
+  pool.lend(second);
+  CHECK(second.empty());
+  CHECK(second.capacity() >= 3);
+  CHECK(second.data() == storage);  // the same storage, reused rather than reallocated
+  std::vector<int> third;
+  pool.lend(third);  // the only spare is out
+  CHECK(third.capacity() == 0);
+}
+
+TEST_CASE("A drained OutputQueue gives its segment list back for the next queue to reuse") {
+  BufferPool pool;
+  OutputPools pools(pool);
+  int fds[2];
+  REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM, 0, fds) == 0);
+  std::vector<iovec> scratch(16);
+  {
+    OutputQueue queue(pools);
+    queue.append("END\r\n");
+    std::size_t written = 0;
+    REQUIRE(queue.write_to(fds[0], scratch, &written) == WriteStatus::kDone);
+    CHECK(written == 5);
+  }
+  std::vector<kioku::daemon::OutputSegment> probe;
+  pools.segments.lend(probe);
+  CHECK(probe.capacity() > 0);  // the first queue's list came back to the pool
+  ::close(fds[0]);
+  ::close(fds[1]);
 }
