@@ -9,14 +9,15 @@
 // is 0x80), the executor runs them against the slab cache, and the replies are read and
 // dropped. The cache persists across inputs, so stores made by one input meet reads of the
 // next. The TLS variant makes a throwaway key and self-signed certificate once, at start-up, in
-// a temporary directory. Must not: start threads or listen on a socket.
+// a temporary directory it deletes once they are loaded. Must not: start threads or listen on a
+// socket.
 #include <fcntl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <chrono>
 #include <cerrno>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -50,45 +51,52 @@ void require(bool ok, const char* what) {
   }
 }
 
-// Writes a fresh P-256 key and a self-signed certificate for it as PEM files into a new
-// temporary directory; returns -o's ssl_chain_cert= and ssl_key= entries. The files stay for
-// the process's lifetime (the TLS context reads them at start-up only) and are removed at exit.
-std::vector<std::string> make_certificate() {
-  static char dir[] = "/tmp/kioku-tls-fuzz-XXXXXX";
-  require(::mkdtemp(dir) != nullptr, "mkdtemp");
-  static const std::string cert_path = std::string(dir) + "/cert.pem";
-  static const std::string key_path = std::string(dir) + "/key.pem";
-  EVP_PKEY* key = EVP_EC_gen("P-256");
-  require(key != nullptr, "EVP_EC_gen");
-  X509* cert = X509_new();
-  require(cert != nullptr, "X509_new");
-  X509_set_version(cert, 2);
-  ASN1_INTEGER_set(X509_get_serialNumber(cert), 1);
-  X509_gmtime_adj(X509_getm_notBefore(cert), -3600);
-  X509_gmtime_adj(X509_getm_notAfter(cert), 3600L * 24 * 365);
-  X509_NAME* name = X509_get_subject_name(cert);
-  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
-                             reinterpret_cast<const unsigned char*>("localhost"), -1, -1, 0);
-  X509_set_issuer_name(cert, name);
-  X509_set_pubkey(cert, key);
-  require(X509_sign(cert, key, EVP_sha256()) > 0, "X509_sign");
-  FILE* out = std::fopen(cert_path.c_str(), "w");
-  require(out != nullptr && PEM_write_X509(out, cert) == 1, "writing the certificate");
-  std::fclose(out);
-  out = std::fopen(key_path.c_str(), "w");
-  require(out != nullptr && PEM_write_PrivateKey(out, key, nullptr, nullptr, 0, nullptr,
-                                                 nullptr) == 1,
-          "writing the key");
-  std::fclose(out);
-  X509_free(cert);
-  EVP_PKEY_free(key);
-  std::atexit([] {
+// A fresh P-256 key and a self-signed certificate for it, as PEM files in a new temporary
+// directory that remove() deletes (the TLS context reads them once, when it is built).
+struct Certificate {
+  char dir[32] = "/tmp/kioku-tls-fuzz-XXXXXX";
+  std::string cert_path;
+  std::string key_path;
+
+  Certificate() {
+    require(::mkdtemp(dir) != nullptr, "mkdtemp");
+    cert_path = std::string(dir) + "/cert.pem";
+    key_path = std::string(dir) + "/key.pem";
+    EVP_PKEY* key = EVP_EC_gen("P-256");
+    require(key != nullptr, "EVP_EC_gen");
+    X509* cert = X509_new();
+    require(cert != nullptr, "X509_new");
+    X509_set_version(cert, 2);
+    ASN1_INTEGER_set(X509_get_serialNumber(cert), 1);
+    X509_gmtime_adj(X509_getm_notBefore(cert), -3600);
+    X509_gmtime_adj(X509_getm_notAfter(cert), 3600L * 24 * 365);
+    X509_NAME* name = X509_get_subject_name(cert);
+    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
+                               reinterpret_cast<const unsigned char*>("localhost"), -1, -1, 0);
+    X509_set_issuer_name(cert, name);
+    X509_set_pubkey(cert, key);
+    require(X509_sign(cert, key, EVP_sha256()) > 0, "X509_sign");
+    FILE* out = std::fopen(cert_path.c_str(), "w");
+    require(out != nullptr && PEM_write_X509(out, cert) == 1, "writing the certificate");
+    std::fclose(out);
+    out = std::fopen(key_path.c_str(), "w");
+    require(out != nullptr &&
+                PEM_write_PrivateKey(out, key, nullptr, nullptr, 0, nullptr, nullptr) == 1,
+            "writing the key");
+    std::fclose(out);
+    X509_free(cert);
+    EVP_PKEY_free(key);
+  }
+  // -o's ssl_chain_cert= and ssl_key= entries for these files.
+  std::vector<std::string> options() const {
+    return {"ssl_chain_cert=" + cert_path, "ssl_key=" + key_path};
+  }
+  void remove() const {
     ::unlink(cert_path.c_str());
     ::unlink(key_path.c_str());
     ::rmdir(dir);
-  });
-  return {"ssl_chain_cert=" + cert_path, "ssl_key=" + key_path};
-}
+  }
+};
 #endif
 
 struct Harness {
@@ -101,14 +109,16 @@ struct Harness {
     settings.item_size_max = std::size_t{64} << 10;
     settings.slab_chunk_max = std::size_t{32} << 10;
 #if KIOKU_FUZZ_TLS
+    const Certificate certificate;
     settings.ssl = true;
-    settings.extended = make_certificate();
+    settings.extended = certificate.options();
 #endif
     // Leaked on purpose: libFuzzer exits without unwinding, and a static destructor order
     // between the worker and the server is not worth getting right here.
     server = new Server(settings);
 #if KIOKU_FUZZ_TLS
     require(server->enable_tls(), "loading the certificate");
+    certificate.remove();  // loaded; nothing is left behind however the run ends
 #endif
     worker = new Worker(*server, 0);
   }

@@ -44,8 +44,7 @@ struct ExactCopy {
 // at different addresses are compared by offset and contents).
 std::size_t offset_in(std::string_view view, std::string_view buffer) {
   if (view.empty()) return 0;
-  check(view.data() >= buffer.data() &&
-        view.data() + view.size() <= buffer.data() + buffer.size());
+  check(view.data() >= buffer.data() && view.data() + view.size() <= buffer.data() + buffer.size());
   return static_cast<std::size_t>(view.data() - buffer.data());
 }
 
@@ -70,13 +69,13 @@ bool same_result(const MetaParseResult& a, std::string_view a_buffer, const Meta
     }
   }
   return same_view(x.raw_key(), a_buffer, y.raw_key(), b_buffer) && x.key() == y.key() &&
-         x.base64_key == y.base64_key && x.quiet == y.quiet &&
-         x.return_value == y.return_value && x.no_bump == y.no_bump && x.has_ttl == y.has_ttl &&
-         x.ttl == y.ttl && x.vivify == y.vivify && x.vivify_ttl == y.vivify_ttl &&
-         x.has_recache == y.has_recache && x.recache_ttl == y.recache_ttl &&
-         x.has_cas == y.has_cas && x.cas == y.cas && x.has_new_cas == y.has_new_cas &&
-         x.new_cas == y.new_cas && x.client_flags == y.client_flags && x.mode == y.mode &&
-         x.delta == y.delta && x.initial == y.initial && x.invalidate == y.invalidate &&
+         x.base64_key == y.base64_key && x.quiet == y.quiet && x.return_value == y.return_value &&
+         x.no_bump == y.no_bump && x.has_ttl == y.has_ttl && x.ttl == y.ttl &&
+         x.vivify == y.vivify && x.vivify_ttl == y.vivify_ttl && x.has_recache == y.has_recache &&
+         x.recache_ttl == y.recache_ttl && x.has_cas == y.has_cas && x.cas == y.cas &&
+         x.has_new_cas == y.has_new_cas && x.new_cas == y.new_cas &&
+         x.client_flags == y.client_flags && x.mode == y.mode && x.delta == y.delta &&
+         x.initial == y.initial && x.invalidate == y.invalidate &&
          x.remove_value == y.remove_value && x.value_length == y.value_length;
 }
 
@@ -206,12 +205,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
           const std::size_t block = std::size_t{r.request.value_length} + 2;
           if (rest.size() - advance < block) return 0;
           std::string_view value;
-          const auto status = kioku::protocol::parse_data_block(
-              rest.substr(advance), r.request.value_length, &value);
+          const auto status = kioku::protocol::parse_data_block(rest.substr(advance),
+                                                                r.request.value_length, &value);
           check(status != kioku::protocol::DataBlockStatus::kNeedMore);
           if (status == kioku::protocol::DataBlockStatus::kOk) {
-            check(value.size() == r.request.value_length &&
-                  value.data() == rest.data() + advance);
+            check(value.size() == r.request.value_length && value.data() == rest.data() + advance);
           }
           advance += block;
         }
