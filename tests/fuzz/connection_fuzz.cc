@@ -1,7 +1,6 @@
 // tests/fuzz/connection_fuzz.cc — libFuzzer target for a whole kiokud connection; built twice:
 // connection_fuzz (plain text, meta and binary sessions) and, with KIOKU_FUZZ_TLS defined,
-// tls_connection_fuzz (the same over -Z, so the input reaches the server side of a TLS
-// handshake in daemon/tls.cc).
+// tls_connection_fuzz (the same over -Z, daemon/tls.cc's transport in the path).
 //
 // Owns: a Server (cache and settings, never listening) and one Worker whose event loop this
 // thread runs by hand. Each input becomes one client on a socketpair: its bytes arrive in
@@ -9,8 +8,10 @@
 // is 0x80), the executor runs them against the slab cache, and the replies are read and
 // dropped. The cache persists across inputs, so stores made by one input meet reads of the
 // next. The TLS variant makes a throwaway key and self-signed certificate once, at start-up, in
-// a temporary directory it deletes once they are loaded. Must not: start threads or listen on a
-// socket.
+// a temporary directory it deletes once they are loaded; an input either goes raw to the
+// server's side of the handshake or, when its first byte has the top bit set, is sent as
+// plaintext through a session the harness's own TLS client has established. Must not: start
+// threads or listen on a socket.
 #include <fcntl.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -18,6 +19,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <csignal>
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -26,6 +28,7 @@
 #if KIOKU_FUZZ_TLS
 #include <openssl/evp.h>
 #include <openssl/pem.h>
+#include <openssl/ssl.h>
 #include <openssl/x509.h>
 
 #include <cstdio>
@@ -103,7 +106,13 @@ struct Harness {
   Settings settings;
   Server* server;
   Worker* worker;
+#if KIOKU_FUZZ_TLS
+  SSL_CTX* client_ctx;  // the test's client side: any server certificate will do
+#endif
   Harness() {
+    // As kiokud's main(): a peer that has gone is an EPIPE, not a signal (OpenSSL writes with
+    // plain write(2), on both ends of the TLS variant's socketpair).
+    std::signal(SIGPIPE, SIG_IGN);
     settings.memory_limit = std::size_t{8} << 20;
     settings.threads = 1;
     settings.item_size_max = std::size_t{64} << 10;
@@ -119,6 +128,9 @@ struct Harness {
 #if KIOKU_FUZZ_TLS
     require(server->enable_tls(), "loading the certificate");
     certificate.remove();  // loaded; nothing is left behind however the run ends
+    client_ctx = SSL_CTX_new(TLS_client_method());
+    require(client_ctx != nullptr, "SSL_CTX_new (client)");
+    SSL_CTX_set_verify(client_ctx, SSL_VERIFY_NONE, nullptr);
 #endif
     worker = new Worker(*server, 0);
   }
@@ -131,16 +143,83 @@ Harness& harness() {
 
 void set_nonblocking(int fd) { ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK); }
 
-// Reads and drops whatever the server sent; false once the server closed its end.
-bool drain(int fd) {
-  char sink[65536];
-  for (;;) {
-    ssize_t n = ::read(fd, sink, sizeof sink);
-    if (n > 0) continue;
-    if (n == 0) return false;
-    return !(errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
+// The test's end of the socketpair: raw bytes, or (TLS variant) a TLS client session over it.
+class Client {
+ public:
+  explicit Client(int fd) : fd_(fd) {}
+  Client(const Client&) = delete;
+  Client& operator=(const Client&) = delete;
+  ~Client() {
+#if KIOKU_FUZZ_TLS
+    if (ssl_ != nullptr) SSL_free(ssl_);
+#endif
+    ::close(fd_);
   }
-}
+
+  ssize_t write(const uint8_t* data, std::size_t size) {
+#if KIOKU_FUZZ_TLS
+    if (ssl_ != nullptr) {
+      // A write that met a full socket is retried with the same arguments, as OpenSSL wants.
+      const int n = SSL_write(ssl_, data, static_cast<int>(size));
+      return n > 0 ? n : -1;
+    }
+#endif
+    return ::write(fd_, data, size);
+  }
+
+  // Reads and drops whatever the server sent; false once the server closed its end.
+  bool drain() {
+    char sink[65536];
+    for (;;) {
+#if KIOKU_FUZZ_TLS
+      if (ssl_ != nullptr) {
+        const int n = SSL_read(ssl_, sink, sizeof sink);
+        if (n > 0) continue;
+        // Anything but "no data yet" ends the session: close_notify, EOF, or a TLS error (the
+        // server's stream is not checked for validity; see docs/fuzzing.md).
+        return SSL_get_error(ssl_, n) == SSL_ERROR_WANT_READ;
+      }
+#endif
+      const ssize_t n = ::read(fd_, sink, sizeof sink);
+      if (n > 0) continue;
+      if (n == 0) return false;
+      return !(errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
+    }
+  }
+
+  // The client's input is over.
+  void finish(bool close_notify) {
+#if KIOKU_FUZZ_TLS
+    if (ssl_ != nullptr && close_notify) SSL_shutdown(ssl_);
+#endif
+    (void)close_notify;
+    ::shutdown(fd_, SHUT_WR);
+  }
+
+#if KIOKU_FUZZ_TLS
+  // Completes a TLS handshake with the server, turning the worker's loop in between.
+  void handshake(SSL_CTX* ctx, event_base* base) {
+    ssl_ = SSL_new(ctx);
+    require(ssl_ != nullptr && SSL_set_fd(ssl_, fd_) == 1, "SSL_new (client)");
+    SSL_set_connect_state(ssl_);
+    for (int turn = 0; turn < 1000; ++turn) {
+      const int r = SSL_do_handshake(ssl_);
+      if (r == 1) return;
+      const int reason = SSL_get_error(ssl_, r);
+      // With our own certificate and defaults, a handshake that fails is the server's fault.
+      require(reason == SSL_ERROR_WANT_READ || reason == SSL_ERROR_WANT_WRITE, "handshake");
+      event_base_loop(base, EVLOOP_NONBLOCK);
+    }
+    require(false, "handshake (no progress)");
+  }
+#endif
+
+ private:
+  int fd_;
+#if KIOKU_FUZZ_TLS
+  SSL* ssl_ = nullptr;
+#endif
+};
 
 }  // namespace
 
@@ -151,23 +230,37 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
   set_nonblocking(fds[0]);
   set_nonblocking(fds[1]);
   h.worker->dispatch(fds[1], "fuzz");  // the connection owns fds[1] from here
+  Client client(fds[0]);
 
   // The first byte picks the piece size, so inputs also explore how requests are split.
   const std::size_t piece = size > 0 ? std::size_t{data[0]} % 64 + 1 : 1;
+  bool close_notify = false;
+#if KIOKU_FUZZ_TLS
+  // A first byte with its top bit set (never the first byte of a TLS record) asks for a real
+  // handshake first; the rest of the input is then the session's plaintext, sent through TLS
+  // (bit 6: end it with close_notify rather than a bare EOF). Otherwise the input is raw bytes
+  // to the server's handshake.
+  if (size > 0 && (data[0] & 0x80) != 0) {
+    close_notify = (data[0] & 0x40) != 0;
+    client.handshake(h.client_ctx, h.worker->base());
+    ++data;
+    --size;
+  }
+#endif
   std::size_t sent = 0;
   bool open = true;
   int idle_turns = 0;
   while (open && idle_turns < 64) {
     if (sent < size) {
       const std::size_t want = std::min(piece * 37, size - sent);
-      ssize_t n = ::write(fds[0], data + sent, want);
+      const ssize_t n = client.write(data + sent, want);
       if (n > 0) sent += static_cast<std::size_t>(n);
-      if (sent == size) ::shutdown(fds[0], SHUT_WR);
+      if (sent == size) client.finish(close_notify);
     } else if (size == 0 && idle_turns == 0) {
-      ::shutdown(fds[0], SHUT_WR);
+      client.finish(close_notify);
     }
     event_base_loop(h.worker->base(), EVLOOP_NONBLOCK);
-    open = drain(fds[0]);
+    open = client.drain();
     if (sent == size) ++idle_turns;
   }
   if (open) {
@@ -178,11 +271,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
     while (open && std::chrono::steady_clock::now() < deadline) {
       event_base_loop(h.worker->base(), EVLOOP_NONBLOCK);
-      open = drain(fds[0]);
+      open = client.drain();
       if (open) std::this_thread::sleep_for(std::chrono::microseconds(200));
     }
     if (open) std::abort();  // the connection outlived its peer's EOF: a leak
   }
-  ::close(fds[0]);
   return 0;
 }

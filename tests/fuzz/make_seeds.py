@@ -145,6 +145,15 @@ def tls_seeds():
         "ccs_first": b"\x14\x03\x03\x00\x01\x01" + hello13,
         "sslv2_hello": b"\x80\x2e\x01\x03\x01\x00\x15\x00\x00\x00\x10" + b"\x00" * 37,
         "huge_record": b"\x16\x03\x01\xff\xff" + b"\x01" * 64,
+        # A first byte with the top bit set: the harness completes a handshake and sends the rest
+        # through it (0x40 also: it ends with close_notify rather than a bare EOF).
+        "session_text": b"\x80set k 0 0 5\r\nhello\r\nget k\r\nstats\r\n",
+        "session_text_notify": b"\xc5get k\r\ngets k\r\nversion\r\n",
+        "session_meta": b"\x81" + META["ms_modes"] + META["mg_flags"],
+        "session_binary": b"\x80" + BINARY["get_set"] + BINARY["admin"],
+        "session_big_value": b"\x82set big 0 0 40000\r\n" + b"v" * 40000 + b"\r\nget big\r\n",
+        "session_quit": b"\xc0get a\r\nquit\r\nget b\r\n",
+        "session_empty": b"\x80",
     }
 
 
