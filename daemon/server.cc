@@ -98,16 +98,19 @@ Server::~Server() {
   if (!settings_.unix_socket.empty()) ::unlink(settings_.unix_socket.c_str());
 }
 
+bool Server::enable_tls() {
+  std::string error;
+  tls_ = TlsContext::create(settings_, &error);
+  if (!tls_) {
+    std::fprintf(stderr, "kiokud: %s\n", error.c_str());
+    return false;
+  }
+  return true;
+}
+
 bool Server::listen() {
   if (!settings_.unix_socket.empty()) return listen_unix();
-  if (settings_.ssl) {
-    std::string error;
-    tls_ = TlsContext::create(settings_, &error);
-    if (!tls_) {
-      std::fprintf(stderr, "kiokud: %s\n", error.c_str());
-      return false;
-    }
-  }
+  if (settings_.ssl && !enable_tls()) return false;
   if (settings_.listen.empty()) {
     if (!listen_tcp("")) return false;
   }

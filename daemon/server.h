@@ -32,6 +32,10 @@ class Server final : public ServerControl {
 
   // Binds every listener. Returns false (after printing why) if one cannot be bound.
   bool listen();
+  // Loads -Z's certificates so that connections are served over TLS; listen() calls it (TCP
+  // only). Returns false after printing why. Public for the TLS fuzz target, which serves
+  // socketpairs and never listens.
+  bool enable_tls();
   // Runs until a stop signal or the shutdown command; returns the process exit status.
   int run();
 

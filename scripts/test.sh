@@ -55,7 +55,8 @@ if command -v clang++ >/dev/null &&
    clang++ -fsanitize=fuzzer "$probe/probe.cc" -o "$probe/probe" 2>/dev/null; then
   CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DKIOKU_FUZZ=ON \
     -DKIOKU_SANITIZE=address,undefined -DCMAKE_BUILD_TYPE=RelWithDebInfo
-  cmake --build build-fuzz -j "$jobs" --target text_parser_fuzz connection_fuzz
+  cmake --build build-fuzz -j "$jobs" --target text_parser_fuzz meta_parser_fuzz \
+    binary_parser_fuzz connection_fuzz tls_connection_fuzz
   ctest --test-dir build-fuzz --output-on-failure -j2 -R '^fuzz: ' || status=$?
 else
   echo "clang++ with libFuzzer not found: fuzz targets skipped"
