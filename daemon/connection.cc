@@ -126,6 +126,7 @@ bool Connection::on_writable() { return flush_output(); }
 Executor& Connection::executor() {
   Executor& executor = worker_.executor();
   executor.set_client_fd(fd_);
+  executor.set_client_transport(&transport_);
   return executor;
 }
 

@@ -157,10 +157,23 @@ ExecuteOutcome Executor::execute(const TextRequest& request, OutputQueue& out) {
         out.append(protocol::kError);
         break;
       }
-      if (!watch_->add_watcher_of(client_fd_, flags)) {
+      // Replies still queued for earlier pipelined requests go out first, through the hub (and
+      // through TLS when the client has it): this connection writes nothing more.
+      std::string earlier;
+      out.copy_pending(&earlier);
+      std::unique_ptr<Transport> transport;
+      if (client_transport_ != nullptr) transport = std::move(*client_transport_);
+      const bool tls = transport != nullptr;
+      if (!watch_->add_watcher_of(client_fd_, flags, std::move(transport), earlier)) {
+        if (tls) {
+          // Its TLS session went with the failed hand-over: the connection can only close.
+          out.clear();
+          return ExecuteOutcome::kCloseAfterWrite;
+        }
         out.append("SERVER_ERROR cannot watch\r\n");
         break;
       }
+      out.clear();
       return ExecuteOutcome::kCloseAfterWrite;
     }
     case TextCommand::kRefreshCerts:

@@ -50,6 +50,8 @@ class Executor {
 
   // The client socket, for `watch` (its fd becomes a watcher) and the events' cfd= field.
   void set_client_fd(int fd) { client_fd_ = fd; }
+  // The client's TLS session, if any: `watch` hands it to the watch hub with the socket.
+  void set_client_transport(std::unique_ptr<Transport>* transport) { client_transport_ = transport; }
   // Whether anybody watches `flag`: one relaxed load (nothing else when nobody does).
   bool watched(WatchFlag flag) const {
     return watch_ != nullptr && (watch_->mask() & flag) != 0;
@@ -73,6 +75,7 @@ class Executor {
   ServerControl& control_;
   WatchHub* watch_;
   int client_fd_ = -1;
+  std::unique_ptr<Transport>* client_transport_ = nullptr;
 };
 
 // Writes "STAT name value\r\n" lines.

@@ -79,6 +79,7 @@ class TlsTransport final : public Transport {
   ssize_t read(char* buffer, std::size_t length) override;
   ssize_t writev(const iovec* iov, std::size_t count) override;
   bool has_buffered_input() const override { return SSL_pending(ssl_.get()) > 0; }
+  bool rebind(int fd) override { return SSL_set_fd(ssl_.get(), fd) == 1; }
 
  private:
   // Maps an SSL_read/SSL_write failure to read(2)'s -1 and errno.

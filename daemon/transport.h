@@ -24,6 +24,9 @@ class Transport {
   // True when input was already taken off the socket and buffered here: the socket will not
   // report it readable, so the connection must come back for it by itself.
   virtual bool has_buffered_input() const = 0;
+  // Carries the session over to another descriptor of the same socket (the watch hub streams
+  // through a duplicate after the connection closes its own). False if that failed.
+  virtual bool rebind(int fd) = 0;
 };
 
 }  // namespace kioku::daemon

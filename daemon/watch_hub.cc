@@ -4,6 +4,8 @@
 // tools parsing one parse the other.
 #include "daemon/watch_hub.h"
 
+#include "daemon/transport.h"
+
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/eventfd.h>
@@ -51,9 +53,14 @@ bool WatchHub::parse_flags(std::string_view arguments, uint32_t* flags) {
   return true;
 }
 
-bool WatchHub::add_watcher_of(int client_fd, uint32_t flags) {
+bool WatchHub::add_watcher_of(int client_fd, uint32_t flags, std::unique_ptr<Transport> transport,
+                              std::string_view earlier) {
   int fd = fcntl(client_fd, F_DUPFD_CLOEXEC, 0);
   if (fd < 0) return false;
+  if (transport && !transport->rebind(fd)) {
+    ::close(fd);
+    return false;
+  }
   std::call_once(started_, [this] { thread_ = std::thread([this] { run(); }); });
   int fl = fcntl(fd, F_GETFL);
   if (fl >= 0) fcntl(fd, F_SETFL, fl | O_NONBLOCK);
@@ -61,8 +68,10 @@ bool WatchHub::add_watcher_of(int client_fd, uint32_t flags) {
     std::lock_guard lock(mutex_);
     Watcher w;
     w.fd = fd;
+    w.transport = std::move(transport);
     w.flags = flags;
-    w.pending = "OK\r\n";
+    w.pending.assign(earlier);
+    w.pending.append("OK\r\n");
     watchers_.push_back(std::move(w));
     recompute_mask_locked();
   }
@@ -195,11 +204,15 @@ void WatchHub::run() {
       bool dead = (fds[i].revents & (POLLERR | POLLHUP | POLLNVAL)) != 0;
       if (!dead && (fds[i].revents & POLLIN) != 0) {
         char sink[512];
-        ssize_t n = ::recv(w.fd, sink, sizeof sink, MSG_DONTWAIT);
+        ssize_t n = w.transport ? w.transport->read(sink, sizeof sink)
+                                : ::recv(w.fd, sink, sizeof sink, MSG_DONTWAIT);
         dead = n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR);
       }
       if (!dead && !w.pending.empty()) {
-        ssize_t n = ::send(w.fd, w.pending.data(), w.pending.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+        iovec piece{w.pending.data(), w.pending.size()};
+        ssize_t n = w.transport
+                        ? w.transport->writev(&piece, 1)
+                        : ::send(w.fd, w.pending.data(), w.pending.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
         if (n > 0) {
           w.pending.erase(0, static_cast<std::size_t>(n));
         } else if (n < 0 && errno != EAGAIN && errno != EINTR) {

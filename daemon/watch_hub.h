@@ -9,11 +9,14 @@
 
 #include <atomic>
 #include <cstdint>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <string_view>
 #include <thread>
 #include <vector>
+
+#include "daemon/transport.h"
 
 namespace kioku::daemon {
 
@@ -41,9 +44,12 @@ class WatchHub {
   // word (memcached answers ERROR).
   static bool parse_flags(std::string_view arguments, uint32_t* flags);
 
-  // Streams events to a duplicate of `client_fd`: "OK\r\n" first, then its events. False if
-  // the descriptor could not be duplicated.
-  bool add_watcher_of(int client_fd, uint32_t flags);
+  // Streams events to a duplicate of `client_fd`: `earlier` (replies the connection had not
+  // sent yet), "OK\r\n", then its events, through `transport` when the client speaks TLS (the
+  // hub then owns the session). False if the descriptor could not be duplicated; the transport
+  // is then lost and the caller must close the connection.
+  bool add_watcher_of(int client_fd, uint32_t flags, std::unique_ptr<Transport> transport = {},
+                      std::string_view earlier = {});
 
   // One event: `body` is the part after "ts=... gid=... " (without the newline).
   void emit(WatchFlag kind, std::string_view body);
@@ -60,6 +66,7 @@ class WatchHub {
  private:
   struct Watcher {
     int fd = -1;
+    std::unique_ptr<Transport> transport;  // TLS session taken over from the connection
     uint32_t flags = 0;
     std::string pending;
     uint64_t skipped = 0;

@@ -26,6 +26,7 @@
 #include <thread>
 
 #if KIOKU_FUZZ_TLS
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
@@ -175,9 +176,14 @@ class Client {
       if (ssl_ != nullptr) {
         const int n = SSL_read(ssl_, sink, sizeof sink);
         if (n > 0) continue;
-        // Anything but "no data yet" ends the session: close_notify, EOF, or a TLS error (the
-        // server's stream is not checked for validity; see docs/fuzzing.md).
-        return SSL_get_error(ssl_, n) == SSL_ERROR_WANT_READ;
+        // Anything but "no data yet" ends the session: close_notify or EOF. A protocol error
+        // means the server wrote bytes outside its TLS session (as `watch` once did): a finding.
+        const int error = SSL_get_error(ssl_, n);
+        if (error == SSL_ERROR_SSL &&
+            ERR_GET_REASON(ERR_peek_error()) != SSL_R_UNEXPECTED_EOF_WHILE_READING) {
+          std::abort();
+        }
+        return error == SSL_ERROR_WANT_READ;
       }
 #endif
       const ssize_t n = ::read(fd_, sink, sizeof sink);

@@ -165,6 +165,31 @@ def test_pymemcache_tls_context():
         assert st["ssl_chain_cert"] == pki().server_crt
 
 
+def test_watch_streams_inside_the_tls_session():
+    # The watcher's "OK" and its event lines are TLS records, as memcached 1.6.18 sends them.
+    with tls_server() as srv:
+        watcher = tls_connect(srv.port, client_context())
+        watcher.settimeout(5)
+        # Pipelined behind a get: that reply comes first, also inside the session.
+        watcher.sendall(b"get nothing-here\r\nwatch fetchers\r\n")
+        got = b""
+        while not got.endswith(b"OK\r\n"):
+            chunk = watcher.recv(100)
+            assert chunk, got
+            got += chunk
+        assert got == b"END\r\nOK\r\n", got
+        client = tls_connect(srv.port, client_context())
+        assert call(client, b"get watched-key\r\n", b"END\r\n") == b"END\r\n"
+        line = b""
+        while b"\n" not in line:
+            chunk = watcher.recv(1000)
+            assert chunk, line
+            line += chunk
+        assert b"type=item_get key=watched-key status=not_found" in line, line
+        client.close()
+        watcher.close()
+
+
 def test_pipelined_megabytes_over_tls():
     # Replies larger than the socket and TLS buffers, written while the client pipelines.
     with tls_server() as srv, tls_connect(srv.port, client_context()) as s:
