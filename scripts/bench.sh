@@ -7,8 +7,8 @@
 # two CPUs). Every scenario prefills both servers, then runs its variants (kiokud, memcached,
 # and for some scenarios a baseline of each) one after the other for ROUNDS rounds of DURATION
 # seconds each and reports the median ops/s and p99 of each server and their ratio
-# (kiokud / memcached), as a plain table and as a Markdown table, then the idle-connection and
-# TLS figures in tables of their own.
+# (kiokud / memcached), with the server CPU time per request, as a plain table and as a Markdown
+# table, then the idle-connection and TLS figures in tables of their own.
 #
 # Environment:
 #   SCENARIOS   space-separated subset of the scenarios below (default: all)
@@ -263,6 +263,10 @@ stat_of() {
 
 rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
 
+# cpu_ticks PID: the process's user + system CPU time so far, all threads, in clock ticks.
+cpu_ticks() { awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$1/stat"; }
+CLK_TCK=$(getconf CLK_TCK)
+
 # sample_rss SERVER_INDEX WANT_CONNECTIONS BENCH_PID: once the server counts WANT connections
 # (or the run ends), let the load run half a second more and print the server's VmRSS in KiB.
 sample_rss() {
@@ -278,7 +282,7 @@ sample_rss() {
   rss_kib "${PIDS[$i]}"
 }
 
-RESULTS=$WORK/results.tsv   # scenario variant round ops/s p99 errors
+RESULTS=$WORK/results.tsv   # scenario variant round ops/s p99 errors server-cpu-us-per-request
 MEMORY=$WORK/memory.tsv     # scenario server rss-without-idle rss-with-idle idle-held (KiB)
 : >"$RESULTS"
 : >"$MEMORY"
@@ -301,6 +305,7 @@ for scenario in $SCENARIOS; do
       i=$(server_index "$variant")
       read -r -a target <<<"$(variant_args "$scenario" "$variant")"
       out=$WORK/$scenario-$variant-$round.json
+      cpu_before=$(cpu_ticks "${PIDS[$i]}")
       "${LOAD_PIN[@]}" "$KIOKU_BENCH" --server "127.0.0.1:${target[0]}" "${target[@]:1}" \
         "${args[@]}" "${rate[@]}" --duration "$DURATION" --warmup "$WARMUP" --seed "$round" \
         --quiet --json >"$out" &
@@ -314,7 +319,12 @@ for scenario in $SCENARIOS; do
         fi
       fi
       wait "$bench" || die "$scenario round $round on $variant failed"
+      cpu_after=$(cpu_ticks "${PIDS[$i]}")
       ops=$(json_field "$out" ops_per_sec)
+      # Server CPU per request: the whole process's CPU time over the run (warmup included, so
+      # the request count assumes the warmup ran at the measured rate).
+      cpu_us=$(awk -v t=$((cpu_after - cpu_before)) -v hz="$CLK_TCK" -v ops="$ops" -v s="$((DURATION + WARMUP))" \
+        'BEGIN { n = ops * s; printf "%.2f", (n > 0) ? t * 1e6 / hz / n : 0 }')
       p99=$(json_field "$out" p99)
       errs=$(json_field "$out" total)
       note=""
@@ -323,9 +333,9 @@ for scenario in $SCENARIOS; do
         note="  idle held ${held[$i]}"
         [[ ${held[$i]} == "$IDLE" ]] || echo "# warning: ${NAMES[$i]} held only ${held[$i]} of $IDLE idle connections" >&2
       fi
-      printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$scenario" "$variant" "$round" "$ops" "$p99" "$errs" >>"$RESULTS"
-      printf '# %-20s round %d %-16s %12.0f ops/s  p99 %8.1f us  errors %s%s\n' \
-        "$scenario" "$round" "$variant" "$ops" "$p99" "$errs" "$note" >&2
+      printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$scenario" "$variant" "$round" "$ops" "$p99" "$errs" "$cpu_us" >>"$RESULTS"
+      printf '# %-20s round %d %-16s %12.0f ops/s  p99 %8.1f us  server CPU %6.2f us/req  errors %s%s\n' \
+        "$scenario" "$round" "$variant" "$ops" "$p99" "$cpu_us" "$errs" "$note" >&2
     done
   done
   if [[ $scenario == conns-* ]]; then
@@ -338,7 +348,7 @@ for scenario in $SCENARIOS; do
   for pid in "${PIDS[@]}"; do kill -0 "$pid" 2>/dev/null || die "a server died during $scenario"; done
 done
 
-# med SCENARIO VARIANT COLUMN: the median of a results column (4: ops/s, 5: p99).
+# med SCENARIO VARIANT COLUMN: the median of a results column (4: ops/s, 5: p99, 7: CPU).
 med() {
   awk -F'\t' -v s="$1" -v n="$2" -v c="$3" '$1 == s && $2 == n { print $c }' "$RESULTS" | median
 }
@@ -355,23 +365,27 @@ for scenario in $SCENARIOS; do
   for name in "${NAMES[@]}"; do
     row+=("$(med "$scenario" "$name" 4)" "$(med "$scenario" "$name" 5)" "$(errors_of "$scenario" "$name")")
   done
+  row+=("$(med "$scenario" kiokud 7)" "$(med "$scenario" memcached 7)")
   (IFS=$'\t'; echo "${row[*]}") >>"$SUMMARY"
 done
 
 echo
 awk -F'\t' 'BEGIN {
-    printf "%-20s %14s %14s %8s %12s %12s %8s %8s\n", "scenario", "kiokud ops/s", "memcd ops/s",
-           "ratio", "kiokud p99", "memcd p99", "ratio", "errors"
+    printf "%-20s %14s %14s %8s %12s %12s %8s %10s %10s %8s %8s\n", "scenario", "kiokud ops/s",
+           "memcd ops/s", "ratio", "kiokud p99", "memcd p99", "ratio", "kiokud cpu", "memcd cpu",
+           "ratio", "errors"
   }
-  { r1 = ($5 > 0) ? $2 / $5 : 0; r2 = ($6 > 0) ? $3 / $6 : 0
-    printf "%-20s %14.0f %14.0f %8.3f %10.1fus %10.1fus %8.3f %8d\n", $1, $2, $5, r1, $3, $6, r2, $4 + $7 }' "$SUMMARY"
+  { r1 = ($5 > 0) ? $2 / $5 : 0; r2 = ($6 > 0) ? $3 / $6 : 0; r3 = ($9 > 0) ? $8 / $9 : 0
+    printf "%-20s %14.0f %14.0f %8.3f %10.1fus %10.1fus %8.3f %8.2fus %8.2fus %8.3f %8d\n", $1, $2,
+           $5, r1, $3, $6, r2, $8, $9, r3, $4 + $7 }' "$SUMMARY"
 echo
-echo "| scenario | kiokud ops/s | memcached ops/s | ops ratio | kiokud p99 (us) | memcached p99 (us) | p99 ratio | errors |"
-echo "|---|---:|---:|---:|---:|---:|---:|---:|"
-awk -F'\t' '{ r1 = ($5 > 0) ? $2 / $5 : 0; r2 = ($6 > 0) ? $3 / $6 : 0
-    printf "| %s | %.0f | %.0f | %.3f | %.1f | %.1f | %.3f | %d |\n", $1, $2, $5, r1, $3, $6, r2, $4 + $7 }' "$SUMMARY"
+echo "| scenario | kiokud ops/s | memcached ops/s | ops ratio | kiokud p99 (us) | memcached p99 (us) | p99 ratio | kiokud CPU (us/req) | memcached CPU (us/req) | CPU ratio | errors |"
+echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+awk -F'\t' '{ r1 = ($5 > 0) ? $2 / $5 : 0; r2 = ($6 > 0) ? $3 / $6 : 0; r3 = ($9 > 0) ? $8 / $9 : 0
+    printf "| %s | %.0f | %.0f | %.3f | %.1f | %.1f | %.3f | %.2f | %.2f | %.3f | %d |\n", $1, $2, $5,
+           r1, $3, $6, r2, $8, $9, r3, $4 + $7 }' "$SUMMARY"
 echo
-echo "Medians of $ROUNDS alternating rounds of ${DURATION}s; ratio = kiokud / memcached (ops: higher is better, p99: lower is better)."
+echo "Medians of $ROUNDS alternating rounds of ${DURATION}s; ratio = kiokud / memcached (ops: higher is better; p99 and CPU: lower is better). CPU = the server process's user + system time per request over the run (its own /proc/PID/stat), i.e. what a request costs the server whichever side limits throughput."
 
 # Idle connections: busy ops/s with and without them, and server memory per idle connection.
 IDLE_SUMMARY=$WORK/idle.tsv  # scenario, then per server: ops with, ops without, bytes per idle
