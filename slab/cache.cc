@@ -736,6 +736,15 @@ struct Cache::Impl {
       engine.reassign_busy.fetch_add(1, std::memory_order_relaxed);  // a reader walks the chain
       return;
     }
+    // The link that names this chunk. A chunk read mid-allocation may carry a stale owner
+    // that happens to be live: then it is not on that owner's chain, and is left alone.
+    const ItemRefId old_ref = slabs.ref_of(chunk);
+    ItemRefId* link = &owner->chunk_head()->next;
+    while (*link != 0 && *link != old_ref) link = &slabs.item_at(*link)->lru_next;
+    if (*link == 0) {
+      engine.reassign_busy.fetch_add(1, std::memory_order_relaxed);
+      return;
+    }
     void* raw = slabs.alloc_no_new_page(src);
     if (raw == nullptr) {
       engine.reassign_evictions.fetch_add(1, std::memory_order_relaxed);
@@ -747,9 +756,6 @@ struct Cache::Impl {
     new (&fresh->refcount) std::atomic<uint16_t>(1);
     new (&fresh->time) std::atomic<RelTime>(0);
     new (&fresh->iflags) std::atomic<uint8_t>(0);
-    const ItemRefId old_ref = slabs.ref_of(chunk);
-    ItemRefId* link = &owner->chunk_head()->next;
-    while (*link != old_ref) link = &slabs.item_at(*link)->lru_next;
     *link = slabs.ref_of(fresh);
     chunk->refcount.store(0, std::memory_order_release);
     slabs.free(src, chunk);
@@ -1182,6 +1188,12 @@ void Cache::run_slab_rebalancer_once() {
       const uint64_t hv = hash_key(key);
       std::lock_guard stripe(d.locks.for_hash(hv));
       if (d.table.find(key, hv) != it) continue;
+      if (it->is_chunked() && it->refcount.load(std::memory_order_acquire) != 1 &&
+          !d.is_dead(it, d.clock.now())) {
+        // A reader walks its chain: the head cannot change hands until the pin goes.
+        d.engine.reassign_busy.fetch_add(1, std::memory_order_relaxed);
+        continue;
+      }
       if (d.is_dead(it, d.clock.now())) {
         d.unlink(it, hv);
       } else if (!d.rescue_locked(it, hv, src)) {
