@@ -188,8 +188,8 @@ bool Executor::retrieve(const TextRequest& request, OutputQueue& out) {
     }
     stats_.get_cmds.add();
     if (watched(kWatchFetchers)) [[unlikely]] {
-      watch_->item_get(key, item ? "found" : "not_found", item ? item.slab_class() : 0,
-                       client_fd_, item ? item.value_size() : 0);
+      watch_->item_get(key, item ? "found" : "not_found", item ? item.slab_class() : 0, client_fd_,
+                       item ? item.value_size() : 0);
     }
     if (!item) {
       stats_.get_misses.add();
@@ -198,9 +198,8 @@ bool Executor::retrieve(const TextRequest& request, OutputQueue& out) {
     stats_.get_hits.add();
     char* header = out.reserve(protocol::kMaxValueHeader);
     out.commit(protocol::compose_value_header(
-        std::span<char, protocol::kMaxValueHeader>(header, protocol::kMaxValueHeader),
-        item.key(), item.flags(), static_cast<uint32_t>(item.value_size()), with_cas,
-        item.cas()));
+        std::span<char, protocol::kMaxValueHeader>(header, protocol::kMaxValueHeader), item.key(),
+        item.flags(), static_cast<uint32_t>(item.value_size()), with_cas, item.cas()));
     out.append_value(std::move(item));
     out.append(protocol::kCrlf);
   }
@@ -307,7 +306,8 @@ void Executor::stats(const TextRequest& request, OutputQueue& out) {
     if (!cache_.size_histogram(&buckets)) append_stat(out, "sizes_status", "disabled");
     char name[24];
     for (const slab::SizeBucket& b : buckets) {
-      const int n = std::snprintf(name, sizeof name, "%llu", static_cast<unsigned long long>(b.size));
+      const int n =
+          std::snprintf(name, sizeof name, "%llu", static_cast<unsigned long long>(b.size));
       append_stat(out, std::string_view(name, static_cast<std::size_t>(n)), b.count);
     }
   } else if (what == "sizes_enable") {

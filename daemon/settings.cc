@@ -299,9 +299,9 @@ ParseOutcome parse_settings(int argc, char** argv, Settings* s) {
                  ") cannot be larger than -I (item_size_max " + std::to_string(item_max) + ")");
   }
   if (item_max % chunk_max != 0) {
-    return usage("-I (item_size_max: " + std::to_string(item_max) +
-                 ") must be evenly divisible by slab_chunk_max (bytes: " +
-                 std::to_string(chunk_max) + ")");
+    return usage(
+        "-I (item_size_max: " + std::to_string(item_max) +
+        ") must be evenly divisible by slab_chunk_max (bytes: " + std::to_string(chunk_max) + ")");
   }
   if (kSlabPageSize % chunk_max != 0) {
     return usage("slab_chunk_max (bytes: " + std::to_string(chunk_max) +

@@ -258,7 +258,7 @@ struct Cache::Impl {
   // chunked item's value through it).
   struct ValueCursor {
     char* at = nullptr;
-    std::size_t left = 0;    // bytes of the current segment from `at`
+    std::size_t left = 0;  // bytes of the current segment from `at`
     ItemRefId next = 0;
   };
   ValueCursor cursor_at(Item* it, std::size_t offset) {
@@ -426,7 +426,8 @@ struct Cache::Impl {
       return nullptr;
     }
     const bool chunked = ntotal > slabs.largest_chunk();
-    const uint8_t id = chunked ? static_cast<uint8_t>(slabs.class_count()) : slabs.class_for(ntotal);
+    const uint8_t id =
+        chunked ? static_cast<uint8_t>(slabs.class_count()) : slabs.class_for(ntotal);
     void* chunk = alloc_chunk(id);
     if (chunk == nullptr) {
       *err = StoreResult::kNoMemory;
@@ -451,14 +452,16 @@ struct Cache::Impl {
   // failure the chain built so far stays linked from the head, so releasing the head frees it.
   bool alloc_chain(Item* it, std::size_t nbytes) {
     ChunkHead* head = it->chunk_head();
-    const std::size_t first_room = slabs.largest_chunk() - it->chunk_head_offset() - sizeof(ChunkHead);
+    const std::size_t first_room =
+        slabs.largest_chunk() - it->chunk_head_offset() - sizeof(ChunkHead);
     head->length = static_cast<uint32_t>(nbytes);
     head->next = 0;
     head->first = static_cast<uint32_t>(std::min(nbytes, first_room));
     const ItemRefId owner = slabs.ref_of(it);
     ItemRefId* link = &head->next;
     for (std::size_t left = nbytes - head->first; left > 0;) {
-      const std::size_t want = std::min<std::size_t>(left + kItemFixedHeader, slabs.largest_chunk());
+      const std::size_t want =
+          std::min<std::size_t>(left + kItemFixedHeader, slabs.largest_chunk());
       void* raw = alloc_chunk(slabs.class_for(want));
       if (raw == nullptr) return false;
       Item* chunk = init_chunk(raw);

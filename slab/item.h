@@ -90,9 +90,9 @@ inline constexpr uint32_t kSizeChunked = kSizeMask;
 
 // Bookkeeping of a chunked item, after its key (see above).
 struct ChunkHead {
-  uint32_t length;   // whole value
-  ItemRefId next;    // first data chunk (0: none)
-  uint32_t first;    // value bytes stored in the head chunk
+  uint32_t length;  // whole value
+  ItemRefId next;   // first data chunk (0: none)
+  uint32_t first;   // value bytes stored in the head chunk
 };
 inline constexpr std::size_t kChunkHeadExtra = sizeof(ChunkHead) + 3;  // + alignment, at most
 

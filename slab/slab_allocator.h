@@ -83,7 +83,9 @@ class SlabAllocator {
   uint8_t moving_class() const { return move_src_.load(std::memory_order_relaxed); }
   // Chunks of the moving page freed (parked) since the move began: memcached's
   // slab_reassign_inline_reclaim.
-  uint64_t move_inline_reclaimed() const { return inline_reclaimed_.load(std::memory_order_relaxed); }
+  uint64_t move_inline_reclaimed() const {
+    return inline_reclaimed_.load(std::memory_order_relaxed);
+  }
   // True once every chunk of the moving page is free (parked).
   bool move_page_empty() const;
   // Hands the emptied page to class dst (0 = the global pool). Call only when empty.

@@ -1,7 +1,7 @@
 // tests/slab/chunked_test.cc — items larger than the largest slab class (slab_chunk_max) are
 // stored as a chain of chunks taken from the slab classes, as memcached 1.6 does.
-#include <catch2/catch.hpp>
 #include <atomic>
+#include <catch2/catch.hpp>
 #include <chrono>
 #include <string>
 #include <thread>
@@ -73,9 +73,19 @@ TEST_CASE("the largest slab class is slab_chunk_max, half a page by default", "[
 
 TEST_CASE("values of many sizes around chunk boundaries read back intact", "[slab][chunked]") {
   Cache cache(big_config(256));
-  std::vector<std::size_t> sizes = {0, 1, 100, kChunkMax - 200, kChunkMax - 41, kChunkMax - 40,
-                                    kChunkMax - 39, kChunkMax, kChunkMax + 1, kPage,
-                                    kPage - 1, kPage + 1, 3 * kPage + kPage / 2};
+  std::vector<std::size_t> sizes = {0,
+                                    1,
+                                    100,
+                                    kChunkMax - 200,
+                                    kChunkMax - 41,
+                                    kChunkMax - 40,
+                                    kChunkMax - 39,
+                                    kChunkMax,
+                                    kChunkMax + 1,
+                                    kPage,
+                                    kPage - 1,
+                                    kPage + 1,
+                                    3 * kPage + kPage / 2};
   for (std::size_t k = 1; k <= 6; ++k) {
     sizes.push_back(k * kChunkMax - 1);
     sizes.push_back(k * kChunkMax);
@@ -218,7 +228,8 @@ TEST_CASE("CAS, touch, incr and pins behave on chunked items", "[slab][chunked]"
   // A pinned reader keeps its bytes while the key is replaced and the chunks reused.
   ItemRef pinned = cache.get("k");
   REQUIRE(cache.remove("k"));
-  for (uint32_t i = 0; i < 4; ++i) REQUIRE(set(cache, numbered("o", i), patterned(kPage * 2, 9)) == StoreResult::kStored);
+  for (uint32_t i = 0; i < 4; ++i)
+    REQUIRE(set(cache, numbered("o", i), patterned(kPage * 2, 9)) == StoreResult::kStored);
   CHECK(pinned.value_copy() == v);
   CHECK(cache.store(StoreMode::kCas, "o1", 0, 0, v, cache.get("o1").cas()) == StoreResult::kStored);
   CHECK(cache.get("o1").value_copy() == v);
@@ -260,7 +271,8 @@ TEST_CASE("readers, writers, evictions and page moves agree on chunked values",
         const int n = (i * 7 + w * 5) % 12;
         const std::string key = numbered("k", static_cast<uint64_t>(n));
         // Sizes on both sides of slab_chunk_max, and small ones that share the tail classes.
-        const std::size_t size = n < 4 ? 1000u + n * 300u : (n < 8 ? 300u << 10 : (1u << 20) + n * 4099u);
+        const std::size_t size =
+            n < 4 ? 1000u + n * 300u : (n < 8 ? 300u << 10 : (1u << 20) + n * 4099u);
         const char fill = static_cast<char>('a' + n);
         if (i % 3 == 0) {
           cache.store(StoreMode::kSet, key, 0, 0, std::string(size, fill));
@@ -284,7 +296,8 @@ TEST_CASE("readers, writers, evictions and page moves agree on chunked values",
   stop = true;
   admin.join();
   CHECK(bad.load() == 0);
-  CHECK(cache.stats().total_malloced <= (std::size_t{24} << 20) + (std::size_t{24} << 20) / 16 + 4 * kPage);
+  CHECK(cache.stats().total_malloced <=
+        (std::size_t{24} << 20) + (std::size_t{24} << 20) / 16 + 4 * kPage);
   // Every chunk in use belongs to a live item: deleting them all leaves nothing used.
   for (int n = 0; n < 12; ++n) cache.remove(numbered("k", static_cast<uint64_t>(n)));
   cache.run_slab_rebalancer_once();

@@ -56,7 +56,9 @@ TEST_CASE("slabs reassign empties a page and hands it to another class", "[slab]
   CHECK(class_stats(cache, src).total_pages == src_pages - 1);
   CHECK(class_stats(cache, dst).total_pages == 2);
   CHECK(cache.engine_stats().slabs_moved == 1);
-  CHECK(cache.engine_stats().slab_reassign_evictions_nomem + cache.engine_stats().slab_reassign_rescues > 0);
+  CHECK(cache.engine_stats().slab_reassign_evictions_nomem +
+            cache.engine_stats().slab_reassign_rescues >
+        0);
   // The moved page serves the new class: twice as many big items fit without eviction.
   const uint64_t before = cache.stats().evictions;
   const uint32_t per_page = class_stats(cache, dst).chunks_per_page;

@@ -33,11 +33,11 @@ TEST_CASE("track_sizes counts items in memcached's 32-byte buckets", "[slab][siz
   c.track_sizes = true;
   Cache cache(c);
   // memcached's size: 48 header + key + NUL + value + CRLF + 8 CAS (+ 4 with flags).
-  REQUIRE(set(cache, "a", "hello") == StoreResult::kStored);                  // 65 -> 96
-  REQUIRE(set(cache, "b", std::string(100, 'x')) == StoreResult::kStored);   // 160 -> 160
-  REQUIRE(set(cache, "c", std::string(33, 'x')) == StoreResult::kStored);    // 93 -> 96
+  REQUIRE(set(cache, "a", "hello") == StoreResult::kStored);                // 65 -> 96
+  REQUIRE(set(cache, "b", std::string(100, 'x')) == StoreResult::kStored);  // 160 -> 160
+  REQUIRE(set(cache, "c", std::string(33, 'x')) == StoreResult::kStored);   // 93 -> 96
   REQUIRE(cache.store(StoreMode::kSet, "dd", 5, 0, std::string(2000, 'x')) ==
-          StoreResult::kStored);                                              // 2065 -> 2080
+          StoreResult::kStored);  // 2065 -> 2080
   // As memcached, starting the histogram took a CAS id.
   CHECK(cache.get("a").cas() == 2);
   std::vector<SizeBucket> h = histogram(cache);

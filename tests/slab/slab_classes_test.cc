@@ -31,7 +31,8 @@ TEST_CASE("first class holds the header plus chunk_size, rounded to 8", "[slab][
   CHECK(b.chunk_size(1) == 64);
 }
 
-TEST_CASE("classes grow by the factor and end with slab_chunk_max, half a page", "[slab][classes]") {
+TEST_CASE("classes grow by the factor and end with slab_chunk_max, half a page",
+          "[slab][classes]") {
   CacheConfig config = small_config();
   config.slab_steps_per_factor = 1;  // memcached's table
   config.growth_factor = 2.0;
@@ -96,8 +97,7 @@ TEST_CASE("default classes are 4 bytes apart below 256 and a quarter -f step abo
   CHECK(sizes.back() == 1u << 19);
 }
 
-TEST_CASE("a large item_size_max keeps 1 MiB pages: larger items are chunked",
-          "[slab][classes]") {
+TEST_CASE("a large item_size_max keeps 1 MiB pages: larger items are chunked", "[slab][classes]") {
   CacheConfig config = small_config();
   config.item_size_max = 4u << 20;
   SlabAllocator a(config, 51);
