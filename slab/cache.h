@@ -268,7 +268,7 @@ struct EngineStats {
   uint64_t slab_reassign_rescues = 0;          // items copied into free chunks of their class
   uint64_t slab_reassign_chunk_rescues = 0;    // data chunks of chunked items copied
   uint64_t slab_reassign_evictions_nomem = 0;  // items evicted: no free chunk to rescue into
-  uint64_t slab_reassign_inline_reclaim = 0;   // chunks of the page freed while it was emptied
+  uint64_t slab_reassign_inline_reclaim = 0;   // free chunks of moved pages taken off the free list
   uint64_t slab_reassign_busy_items = 0;
   bool slab_reassign_running = false;
   uint64_t slab_global_page_pool = 0;

@@ -208,7 +208,6 @@ void SlabAllocator::free(uint8_t id, void* chunk) {
   --c.used;
   if (in_moving_page(id, chunk)) {
     ++move_parked_;  // not reused: the page is being emptied
-    inline_reclaimed_.fetch_add(1, std::memory_order_relaxed);
     return;
   }
   set_next_free(chunk, c.free_head);
@@ -283,6 +282,7 @@ bool SlabAllocator::begin_move(uint8_t src) {
       }
       --c.free_count;
       ++move_parked_;
+      inline_reclaimed_.fetch_add(1, std::memory_order_relaxed);
     } else {
       prev = chunk;
     }

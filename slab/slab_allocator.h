@@ -81,8 +81,8 @@ class SlabAllocator {
   // The page being emptied (nullptr if none), its chunk size and chunk count.
   char* moving_page() const { return move_page_.load(std::memory_order_acquire); }
   uint8_t moving_class() const { return move_src_.load(std::memory_order_relaxed); }
-  // Chunks of the moving page freed (parked) since the move began: memcached's
-  // slab_reassign_inline_reclaim.
+  // Free chunks the moves took off their class's free list (memcached's
+  // slab_reassign_inline_reclaim: memory the mover cleared from the freelist).
   uint64_t move_inline_reclaimed() const {
     return inline_reclaimed_.load(std::memory_order_relaxed);
   }
