@@ -61,6 +61,18 @@ def test_2mb_and_20mb_values_roundtrip_in_slab_memory():
         assert after.get(CHUNK_MAX, 0) <= 4, (used, after)
 
 
+def test_binary_protocol_sets_and_gets_a_chunked_value():
+    import kioku_binary as kb
+    with Server(["-m", "64", "-I", "8m"]) as srv, srv.session(timeout=30) as s:
+        v = pattern(5 * MB + 17, 9)
+        r = kb.call(s, "SET", key="bin", extras=kb.set_extras(flags=7), value=v)
+        assert r.status == kb.SUCCESS, r
+        r = kb.call(s, "GETK", key="bin")
+        assert r.status == kb.SUCCESS, r
+        assert r.key == b"bin" and r.extras == b"\x00\x00\x00\x07"
+        assert r.value == v, (len(r.value), len(v))
+
+
 def test_append_to_a_chunked_value():
     with Server(["-m", "64", "-I", "4m"]) as srv, srv.session(timeout=30) as s:
         v = pattern(3 * MB + 123, 4)
