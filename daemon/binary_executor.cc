@@ -177,7 +177,7 @@ void BinaryExecutor::retrieve(const BinaryRequest& request, BinaryOpcode op, Out
   header.opcode = request.header.opcode;
   header.key_length = static_cast<uint16_t>(key.size());
   header.extras_length = 4;
-  header.body_length = static_cast<uint32_t>(4 + key.size() + item.value().size());
+  header.body_length = static_cast<uint32_t>(4 + key.size() + item.value_size());
   header.opaque = request.header.opaque;
   header.cas = item.cas();
   const std::size_t head = kBinaryHeaderSize + 4 + key.size();

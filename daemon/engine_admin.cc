@@ -287,10 +287,10 @@ void execute_cachedump(slab::Cache& cache, std::string_view args, OutputQueue& o
 
 void append_engine_thread_stats(const slab::Cache& cache, OutputQueue& out) {
   const slab::EngineStats e = cache.engine_stats();
-  append_stat(out, "slab_reassign_rescues", 0);
-  append_stat(out, "slab_reassign_chunk_rescues", 0);
-  append_stat(out, "slab_reassign_evictions_nomem", e.slab_reassign_evictions);
-  append_stat(out, "slab_reassign_inline_reclaim", 0);
+  append_stat(out, "slab_reassign_rescues", e.slab_reassign_rescues);
+  append_stat(out, "slab_reassign_chunk_rescues", e.slab_reassign_chunk_rescues);
+  append_stat(out, "slab_reassign_evictions_nomem", e.slab_reassign_evictions_nomem);
+  append_stat(out, "slab_reassign_inline_reclaim", e.slab_reassign_inline_reclaim);
   append_stat(out, "slab_reassign_busy_items", e.slab_reassign_busy_items);
   append_stat(out, "slab_reassign_busy_deletes", 0);
   append_stat(out, "slab_reassign_running", e.slab_reassign_running ? 1 : 0);

@@ -201,8 +201,8 @@ bool Executor::retrieve(const TextRequest& request, OutputQueue& out) {
     }
     stats_.get_cmds.add();
     if (watched(kWatchFetchers)) [[unlikely]] {
-      watch_->item_get(key, item ? "found" : "not_found", item ? item.slab_class() : 0,
-                       client_fd_, item ? item.value().size() : 0);
+      watch_->item_get(key, item ? "found" : "not_found", item ? item.slab_class() : 0, client_fd_,
+                       item ? item.value_size() : 0);
     }
     if (!item) {
       stats_.get_misses.add();
@@ -211,9 +211,8 @@ bool Executor::retrieve(const TextRequest& request, OutputQueue& out) {
     stats_.get_hits.add();
     char* header = out.reserve(protocol::kMaxValueHeader);
     out.commit(protocol::compose_value_header(
-        std::span<char, protocol::kMaxValueHeader>(header, protocol::kMaxValueHeader),
-        item.key(), item.flags(), static_cast<uint32_t>(item.value().size()), with_cas,
-        item.cas()));
+        std::span<char, protocol::kMaxValueHeader>(header, protocol::kMaxValueHeader), item.key(),
+        item.flags(), static_cast<uint32_t>(item.value_size()), with_cas, item.cas()));
     out.append_value(std::move(item));
     out.append(protocol::kCrlf);
   }
@@ -316,7 +315,27 @@ void Executor::stats(const TextRequest& request, OutputQueue& out) {
   } else if (what == "conns") {
     control_.write_conns_stats(out);
   } else if (what == "sizes") {
+    std::vector<slab::SizeBucket> buckets;
+    if (!cache_.size_histogram(&buckets)) append_stat(out, "sizes_status", "disabled");
+    char name[24];
+    for (const slab::SizeBucket& b : buckets) {
+      const int n =
+          std::snprintf(name, sizeof name, "%llu", static_cast<unsigned long long>(b.size));
+      append_stat(out, std::string_view(name, static_cast<std::size_t>(n)), b.count);
+    }
+  } else if (what == "sizes_enable") {
+    // memcached 1.6.18 answers these two without a closing END.
+    if (cache_.enable_size_histogram() == slab::SizesEnable::kEnabled) {
+      append_stat(out, "sizes_status", "enabled");
+    } else {
+      append_stat(out, "sizes_status", "error");
+      append_stat(out, "sizes_error", "cas_support_disabled");
+    }
+    return;
+  } else if (what == "sizes_disable") {
+    cache_.disable_size_histogram();
     append_stat(out, "sizes_status", "disabled");
+    return;
   } else if (what == "items") {
     char name[64];
     for (const slab::ItemClassStats& c : cache_.item_stats()) {

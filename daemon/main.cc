@@ -79,6 +79,8 @@ int main(int argc, char** argv) {
   switch (kioku::daemon::parse_settings(argc, argv, &settings)) {
     case kioku::daemon::ParseOutcome::kExitSuccess: return EXIT_SUCCESS;
     case kioku::daemon::ParseOutcome::kExitFailure: return EXIT_FAILURE;
+    case kioku::daemon::ParseOutcome::kExitUsage:
+      return 64;  // EX_USAGE, as memcached
     case kioku::daemon::ParseOutcome::kRun: break;
   }
 

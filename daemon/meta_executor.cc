@@ -109,9 +109,9 @@ void MetaExecutor::get(const MetaRequest& request, OutputQueue& out) {
   }
   char* at = out.reserve(protocol::kMaxMetaReplyLine);
   MetaReplyLine line(std::span<char>(at, protocol::kMaxMetaReplyLine));
-  const std::string_view value = item.value();
+  const std::size_t value_size = item.value_size();
   if (request.return_value) {
-    line.value_status(static_cast<uint32_t>(value.size()));
+    line.value_status(static_cast<uint32_t>(value_size));
   } else {
     line.status("HD");
   }
@@ -121,7 +121,7 @@ void MetaExecutor::get(const MetaRequest& request, OutputQueue& out) {
     if (is_ttl_step(flag.letter, true)) ++step;
     switch (flag.letter) {
       case 's':
-        line.number_flag('s', value.size());
+        line.number_flag('s', value_size);
         break;
       case 't':
         line.ttl_flag(info.ttl_after[step]);
@@ -199,7 +199,7 @@ void MetaExecutor::set(const MetaRequest& request, OutputQueue& out) {
                       request.has_ttl ? request.ttl : 0, request.value_length, &item);
   if (result == slab::StoreResult::kStored) {
     if (!request.value.empty()) {
-      std::copy(request.value.begin(), request.value.end(), item.mutable_value().begin());
+      item.write_value(0, request.value);
     }
     result = cache_.meta_commit(item, options, &cas, &stored_length);
   }

@@ -56,12 +56,20 @@ void OutputQueue::copy_pending(std::string* out) const {
 
 void OutputQueue::append_value(slab::ItemRef item) {
   pools_.segments.lend(segments_);
-  std::string_view value = item.value();
-  if (value.size() < kZeroCopyThreshold) {
-    append(value);
-    return;
+  const slab::ValueSegments value = item.value_segments();
+  if (value.contiguous()) {
+    const std::string_view bytes = value.front();
+    if (bytes.size() < kZeroCopyThreshold) {
+      append(bytes);
+      return;
+    }
+    segments_.push_back(Segment{bytes.data(), 0, bytes.size()});
+  } else {
+    // A chunked item: one segment per chunk, all kept alive by the one pin.
+    for (const std::string_view bytes : value) {
+      if (!bytes.empty()) segments_.push_back(Segment{bytes.data(), 0, bytes.size()});
+    }
   }
-  segments_.push_back(Segment{value.data(), 0, value.size()});
   pending_bytes_ += value.size();
   pools_.pins.lend(pins_);
   pins_.push_back(std::move(item));

@@ -37,6 +37,7 @@ slab::CacheConfig cache_config(const Settings& s, int64_t started) {
   slab::CacheConfig config;
   config.memory_limit = s.memory_limit;
   config.item_size_max = s.item_size_max;
+  config.slab_chunk_max = s.slab_chunk_max;
   config.growth_factor = s.growth_factor;
   config.chunk_size = s.chunk_size;
   config.use_cas = s.use_cas;
@@ -45,6 +46,7 @@ slab::CacheConfig cache_config(const Settings& s, int64_t started) {
   config.process_started = started;
   copy_engine_options(s.engine, &config);
   config.large_pages = s.large_pages;
+  config.track_sizes = s.track_sizes;
   return config;
 }
 

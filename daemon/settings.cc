@@ -71,12 +71,20 @@ bool apply_extended(std::string_view item, Settings* s, std::string* error) {
     if (!need_number()) return false;
     s->idle_timeout = static_cast<uint32_t>(number);
   } else if (key == "slab_chunk_max") {
+    // Bytes, as memcached 1.6.18 reads it (its --help says kilobytes; its code does not).
     std::size_t bytes = 0;
-    if (!parse_size(std::string(value), &bytes)) {
-      *error = "Invalid value for -o slab_chunk_max";
+    auto [ptr, ec] = std::from_chars(value.data(), value.data() + value.size(), bytes);
+    if (ec != std::errc() || ptr != value.data() + value.size() || value.empty()) {
+      *error = "could not parse argument to slab_chunk_max";
+      return false;
+    }
+    if (bytes == 0) {  // memcached divides by it and dies of SIGFPE
+      *error = "slab_chunk_max (bytes: 0) must be greater than 0";
       return false;
     }
     s->slab_chunk_max = bytes;
+  } else if (key == "track_sizes") {
+    s->track_sizes = true;
   } else if (key == "maxconns_fast") {
     s->maxconns_fast = true;
   } else if (key == "no_maxconns_fast") {
@@ -228,13 +236,6 @@ ParseOutcome parse_settings(int argc, char** argv, Settings* s) {
   if (!parse_size(item_size_max, &s->item_size_max)) {
     return fail("invalid -I value: " + item_size_max);
   }
-  if (s->item_size_max < 1024) return fail("Item max size cannot be less than 1024 bytes.");
-  if (s->item_size_max > (std::size_t{1} << 30)) {
-    return fail("Cannot set item size limit higher than 1 gigabyte.");
-  }
-  if (s->item_size_max > s->memory_limit / 2) {
-    return fail("Cannot set item size limit higher than 1/2 of memory max.");
-  }
   if (s->growth_factor <= 1.0) return fail("Factor must be greater than 1");
   if (s->chunk_size == 0) return fail("Chunk size must be greater than 0");
   if (s->max_connections == 0) return fail("Number of connections must be greater than 0");
@@ -276,6 +277,36 @@ ParseOutcome parse_settings(int argc, char** argv, Settings* s) {
       if (!one.empty() && !apply_extended(one, s, &error)) return fail(error);
       rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
     }
+  }
+  // memcached 1.6.18's sizing rules, in its order, with its words and its exit status
+  // (EX_USAGE): items larger than slab_chunk_max are chunked, so -I must be a whole number of
+  // chunks and a chunk a whole fraction of the 1 MiB slab page.
+  auto usage = [](const std::string& message) {
+    std::fprintf(stderr, "%s\n", message.c_str());
+    return ParseOutcome::kExitUsage;
+  };
+  const std::size_t item_max = s->item_size_max;
+  if (item_max < 1024) return usage("Item max size cannot be less than 1024 bytes.");
+  if (item_max > s->memory_limit / 2) {
+    return usage("Cannot set item size limit higher than 1/2 of memory max.");
+  }
+  if (item_max > (std::size_t{1} << 30)) {
+    return usage("Cannot set item size limit higher than a gigabyte.");
+  }
+  const std::size_t chunk_max = s->slab_chunk_max != 0 ? s->slab_chunk_max : kSlabPageSize / 2;
+  if (chunk_max > item_max) {
+    return usage("slab_chunk_max (bytes: " + std::to_string(chunk_max) +
+                 ") cannot be larger than -I (item_size_max " + std::to_string(item_max) + ")");
+  }
+  if (item_max % chunk_max != 0) {
+    return usage(
+        "-I (item_size_max: " + std::to_string(item_max) +
+        ") must be evenly divisible by slab_chunk_max (bytes: " + std::to_string(chunk_max) + ")");
+  }
+  if (kSlabPageSize % chunk_max != 0) {
+    return usage("slab_chunk_max (bytes: " + std::to_string(chunk_max) +
+                 ") must divide evenly into " + std::to_string(kSlabPageSize) +
+                 " (slab_page_size)");
   }
   std::string error_message;
   if (!parse_cluster_nodes(cluster_nodes, &s->cluster_nodes, &error_message)) {

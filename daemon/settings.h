@@ -46,6 +46,7 @@ struct Settings {
   bool enable_coredumps = false;         // -r
   bool lock_memory = false;              // -k
   bool large_pages = false;              // -L
+  bool track_sizes = false;              // -o track_sizes ("stats sizes" histogram)
   bool shutdown_command = false;         // -A
   bool flush_enabled = true;             // -F turns off
   bool sasl = false;                     // -S
@@ -68,7 +69,11 @@ struct Settings {
   std::string cluster_nodes;
 };
 
-enum class ParseOutcome : uint8_t { kRun, kExitSuccess, kExitFailure };
+// kExitUsage: memcached's EX_USAGE (64), for the sizing errors whose text and status match it.
+enum class ParseOutcome : uint8_t { kRun, kExitSuccess, kExitFailure, kExitUsage };
+
+// The slab page: 1 MiB, as memcached (slab_page_size is not an option there either).
+inline constexpr std::size_t kSlabPageSize = std::size_t{1} << 20;
 
 // Parses argv. On kExitSuccess (--help, -V) or kExitFailure (bad option), the message has
 // already been printed and main should exit with that status.

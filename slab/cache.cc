@@ -59,7 +59,9 @@ struct EngineCounters {
   std::array<std::atomic<uint64_t>, kMaxSlabClasses + 1> crawler_reclaimed{};
   std::array<std::atomic<uint64_t>, kMaxSlabClasses + 1> crawler_checked{};
   std::atomic<uint64_t> slabs_moved{0};
-  std::atomic<uint64_t> reassign_evictions{0};
+  std::atomic<uint64_t> reassign_evictions{0};  // evicted: no free chunk (evictions_nomem)
+  std::atomic<uint64_t> reassign_rescues{0};
+  std::atomic<uint64_t> reassign_chunk_rescues{0};
   std::atomic<uint64_t> reassign_busy{0};
   std::mutex rebalance_mu;  // one rebalancer step at a time; guards the fields below
   uint8_t move_dst = 0;
@@ -106,6 +108,38 @@ struct Cache::Impl {
   std::atomic<uint64_t> get_expired{0};
   std::atomic<uint64_t> get_flushed{0};
 
+  // "stats sizes" (memcached's item_stats_sizes_*): a count per 32-byte bucket of memcached's
+  // item size, for items linked while it is on whose CAS is at least sizes_cas_min.
+  std::atomic<bool> sizes_on{false};
+  mutable std::mutex sizes_mu;
+  std::vector<uint64_t> sizes_hist;  // empty: off
+  uint64_t sizes_cas_min = 0;
+
+  // With sizes_mu held. memcached takes a CAS id for the lower bound (so the first item of a
+  // server started with -o track_sizes has CAS 2, as there).
+  void sizes_start() {
+    sizes_hist.assign(config.item_size_max / 32 + 1, 0);
+    sizes_cas_min = next_cas();
+    sizes_on.store(true, std::memory_order_relaxed);
+  }
+  std::size_t size_bucket(const Item* it) const {
+    const std::size_t ntotal = 48 + it->nkey + 1 + std::size_t{it->nbytes()} + 2 +
+                               (it->flags() != 0 ? 4 : 0) + (config.use_cas ? 8 : 0);
+    return (ntotal + 31) / 32;
+  }
+  void sizes_count(const Item* it, bool add) {
+    if (!sizes_on.load(std::memory_order_relaxed)) return;
+    std::lock_guard lock(sizes_mu);
+    if (sizes_hist.empty() || it->cas() < sizes_cas_min) return;
+    const std::size_t b = size_bucket(it);
+    if (b >= sizes_hist.size()) return;
+    if (add) {
+      ++sizes_hist[b];
+    } else if (sizes_hist[b] > 0) {
+      --sizes_hist[b];
+    }
+  }
+
   uint64_t next_cas() {
     return config.use_cas ? cas_counter.fetch_add(1, std::memory_order_relaxed) + 1 : 0;
   }
@@ -139,6 +173,7 @@ struct Cache::Impl {
     curr_items.add(hv, 1);
     total_items.add(hv, 1);
     bytes.add(hv, it->total_size());
+    sizes_count(it, true);
   }
 
   // lru_list: non-null when the caller already holds that list's mutex (eviction).
@@ -152,6 +187,7 @@ struct Cache::Impl {
     }
     curr_items.sub(hv, 1);
     bytes.sub(hv, it->total_size());
+    sizes_count(it, false);
     release(it);
   }
 
@@ -201,8 +237,82 @@ struct Cache::Impl {
   // --- no stripe lock held --------------------------------------------------------------------
 
   void release(Item* it) {
-    if (it->refcount.fetch_sub(1, std::memory_order_acq_rel) == 1)
-      slabs.free(slabs.class_of(it), it);
+    if (it->refcount.fetch_sub(1, std::memory_order_acq_rel) == 1) free_item(it);
+  }
+
+  // The last reference went: the item's chunks (if any) and then the item go back to their
+  // classes. A freed chunk's refcount is 0, which is how the slab mover tells it is free.
+  void free_item(Item* it) {
+    if (it->is_chunked()) {
+      for (ItemRefId ref = it->chunk_head()->next; ref != 0;) {
+        Item* chunk = slabs.item_at(ref);
+        ref = chunk->lru_next;  // before free() reuses those bytes as the free-list link
+        chunk->refcount.store(0, std::memory_order_release);
+        slabs.free(slabs.class_of(chunk), chunk);
+      }
+    }
+    slabs.free(slabs.class_of(it), it);
+  }
+
+  // A cursor over an item's value segments, for writing a value piecewise (allocation fills a
+  // chunked item's value through it).
+  struct ValueCursor {
+    char* at = nullptr;
+    std::size_t left = 0;  // bytes of the current segment from `at`
+    ItemRefId next = 0;
+  };
+  ValueCursor cursor_at(Item* it, std::size_t offset) {
+    ValueCursor c;
+    if (!it->is_chunked()) {
+      std::span<char> v = it->mutable_value();
+      offset = std::min(offset, v.size());
+      return ValueCursor{v.data() + offset, v.size() - offset, 0};
+    }
+    ChunkHead* head = it->chunk_head();
+    c = ValueCursor{it->head_data(), head->first, head->next};
+    while (offset >= c.left && c.next != 0) {
+      offset -= c.left;
+      Item* chunk = slabs.item_at(c.next);
+      c = ValueCursor{chunk->chunk_data(), chunk->chunk_length(), chunk->lru_next};
+    }
+    offset = std::min(offset, c.left);
+    c.at += offset;
+    c.left -= offset;
+    return c;
+  }
+  void write(ValueCursor& c, std::string_view bytes) {
+    while (!bytes.empty()) {
+      if (c.left == 0) {
+        if (c.next == 0) return;  // past the value: the caller's length was wrong
+        Item* chunk = slabs.item_at(c.next);
+        c = ValueCursor{chunk->chunk_data(), chunk->chunk_length(), chunk->lru_next};
+        continue;
+      }
+      const std::size_t n = std::min(c.left, bytes.size());
+      std::memcpy(c.at, bytes.data(), n);
+      c.at += n;
+      c.left -= n;
+      bytes.remove_prefix(n);
+    }
+  }
+  template <typename Fn>
+  void for_each_segment(const Item* it, Fn&& fn) const {
+    if (!it->is_chunked()) {
+      fn(it->value());
+      return;
+    }
+    const ChunkHead* head = it->chunk_head();
+    fn(std::string_view(it->head_data(), head->first));
+    for (ItemRefId ref = head->next; ref != 0;) {
+      const Item* chunk = slabs.item_at(ref);
+      fn(std::string_view(chunk->chunk_data(), chunk->chunk_length()));
+      ref = chunk->lru_next;
+    }
+  }
+  // dst's value from offset on gets src's whole value.
+  void copy_value(Item* dst, std::size_t offset, const Item* src) {
+    ValueCursor c = cursor_at(dst, offset);
+    for_each_segment(src, [&](std::string_view bytes) { write(c, bytes); });
   }
 
   bool is_dead(const Item* it, RelTime now) const {
@@ -274,21 +384,9 @@ struct Cache::Impl {
     return false;
   }
 
-  // An unlinked item with refcount 1 (the caller's), or nullptr with *err set.
-  Item* alloc_item(std::string_view key, uint32_t flags, RelTime exptime, std::size_t nbytes,
-                   StoreResult* err, bool with_exptime_field = false) {
-    if (key.empty() || key.size() > kMaxKeyLength) {
-      *err = StoreResult::kTooLarge;
-      return nullptr;
-    }
-    const std::size_t header_now =
-        Item::header_size(config.use_cas, exptime != 0 || with_exptime_field, flags != 0);
-    const std::size_t ntotal = header_now + key.size() + nbytes;
-    const uint8_t id = slabs.class_for(ntotal);
-    if (id == 0 || header + key.size() + nbytes > config.item_size_max || nbytes > kSizeMask) {
-      *err = StoreResult::kTooLarge;
-      return nullptr;
-    }
+  // A chunk of class id, evicting from its LRU as needed; nullptr (counted as outofmemory)
+  // when nothing could be freed.
+  void* alloc_chunk(uint8_t id) {
     void* chunk = nullptr;
     for (int tries = 0; tries < kAllocTries && chunk == nullptr; ++tries) {
       chunk = slabs.alloc(id);
@@ -299,20 +397,82 @@ struct Cache::Impl {
       Lru::List& list = lru.list(id);
       std::lock_guard lock(list.mu);
       ++list.counters.outofmemory;
+    }
+    return chunk;
+  }
+
+  // Starts the lifetime of a chunk's header fields (the chunk is raw memory).
+  static Item* init_chunk(void* chunk) {
+    Item* it = static_cast<Item*>(chunk);
+    it->lru_prev = it->lru_next = it->h_next = 0;
+    new (&it->refcount) std::atomic<uint16_t>(1);
+    new (&it->time) std::atomic<RelTime>(0);
+    new (&it->iflags) std::atomic<uint8_t>(0);
+    return it;
+  }
+
+  // An unlinked item with refcount 1 (the caller's), or nullptr with *err set.
+  Item* alloc_item(std::string_view key, uint32_t flags, RelTime exptime, std::size_t nbytes,
+                   StoreResult* err, bool with_exptime_field = false) {
+    if (key.empty() || key.size() > kMaxKeyLength) {
+      *err = StoreResult::kTooLarge;
+      return nullptr;
+    }
+    const std::size_t header_now =
+        Item::header_size(config.use_cas, exptime != 0 || with_exptime_field, flags != 0);
+    const std::size_t ntotal = header_now + key.size() + nbytes;
+    if (header + key.size() + nbytes > config.item_size_max || nbytes > UINT32_MAX) {
+      *err = StoreResult::kTooLarge;
+      return nullptr;
+    }
+    const bool chunked = ntotal > slabs.largest_chunk();
+    const uint8_t id =
+        chunked ? static_cast<uint8_t>(slabs.class_count()) : slabs.class_for(ntotal);
+    void* chunk = alloc_chunk(id);
+    if (chunk == nullptr) {
       *err = StoreResult::kNoMemory;
       return nullptr;
     }
-    Item* it = static_cast<Item*>(chunk);
-    it->lru_prev = it->lru_next = it->h_next = 0;
-    // The chunk is raw memory: start the atomics' lifetimes with placement new.
-    new (&it->refcount) std::atomic<uint16_t>(1);
-    new (&it->time) std::atomic<RelTime>(clock.now());
-    new (&it->iflags) std::atomic<uint8_t>(0);
+    Item* it = init_chunk(chunk);
+    it->time.store(clock.now(), std::memory_order_relaxed);
     it->nkey = static_cast<uint8_t>(key.size());
-    it->init_shape(config.use_cas, exptime, flags, static_cast<uint32_t>(nbytes),
-                   with_exptime_field);
+    it->init_shape(config.use_cas, exptime, flags,
+                   chunked ? kSizeChunked : static_cast<uint32_t>(nbytes), with_exptime_field);
     std::memcpy(it->payload(), key.data(), key.size());
+    if (chunked && !alloc_chain(it, nbytes)) {
+      release(it);  // frees the chunks taken so far
+      *err = StoreResult::kNoMemory;
+      return nullptr;
+    }
     return it;
+  }
+
+  // Gives a chunked head (already shaped) its value length and chain of data chunks: full
+  // chunks of the largest class, then the tail in the smallest class that holds it. On
+  // failure the chain built so far stays linked from the head, so releasing the head frees it.
+  bool alloc_chain(Item* it, std::size_t nbytes) {
+    ChunkHead* head = it->chunk_head();
+    const std::size_t first_room =
+        slabs.largest_chunk() - it->chunk_head_offset() - sizeof(ChunkHead);
+    head->length = static_cast<uint32_t>(nbytes);
+    head->next = 0;
+    head->first = static_cast<uint32_t>(std::min(nbytes, first_room));
+    const ItemRefId owner = slabs.ref_of(it);
+    ItemRefId* link = &head->next;
+    for (std::size_t left = nbytes - head->first; left > 0;) {
+      const std::size_t want =
+          std::min<std::size_t>(left + kItemFixedHeader, slabs.largest_chunk());
+      void* raw = alloc_chunk(slabs.class_for(want));
+      if (raw == nullptr) return false;
+      Item* chunk = init_chunk(raw);
+      chunk->nkey = 0;
+      chunk->size_bits = static_cast<uint32_t>(want - kItemFixedHeader);
+      chunk->h_next = owner;
+      *link = slabs.ref_of(chunk);
+      link = &chunk->lru_next;
+      left -= chunk->size_bits;
+    }
+    return true;
   }
 
   bool remove_key(std::string_view key) {
@@ -347,11 +507,9 @@ struct Cache::Impl {
         release(old_it);
         return StoreResult::kNotStored;
       }
-      char* out = combined->mutable_value().data();
-      const std::string_view first = append ? old_it->value() : piece->value();
-      const std::string_view second = append ? piece->value() : old_it->value();
-      std::memcpy(out, first.data(), first.size());
-      std::memcpy(out + first.size(), second.data(), second.size());
+      const Item* first = append ? old_it : piece;
+      copy_value(combined, 0, first);
+      copy_value(combined, first->nbytes(), append ? piece : old_it);
       if (replace_if_current(key, hv, old_it, combined, cas_in, cas_out)) {
         return StoreResult::kStored;
       }
@@ -480,7 +638,7 @@ struct Cache::Impl {
         release(old_it);
         return nullptr;
       }
-      std::memcpy(fresh->mutable_value().data(), old_it->value().data(), old_it->nbytes());
+      copy_value(fresh, 0, old_it);
       if (old_it->key_is_binary()) fresh->set_key_binary();
       bool done = false;
       {
@@ -499,6 +657,112 @@ struct Cache::Impl {
       if (done) return fresh;  // keeps the allocation's reference as the caller's pin
       release(fresh);
     }
+  }
+
+  // --- the slab mover (run_slab_rebalancer_once), with the engine's rebalance mutex ---
+
+  // With it's stripe lock held and it the key's live item: copies it into a free chunk of
+  // class src outside the moving page and swaps the copy in at the same hash and LRU place,
+  // with the same CAS. False when the class has no free chunk (or a chunked head is pinned:
+  // its chain cannot change hands under a reader). Readers pinning the old copy keep it.
+  bool rescue_locked(Item* it, uint64_t hv, uint8_t src) {
+    if (it->is_chunked() && it->refcount.load(std::memory_order_acquire) != 1) return false;
+    void* raw = slabs.alloc_no_new_page(src);
+    if (raw == nullptr) return false;
+    const std::size_t bytes =
+        it->is_chunked() ? it->chunk_head_offset() + sizeof(ChunkHead) + it->chunk_head()->first
+                         : it->total_size();
+    const RelTime time = it->time.load(std::memory_order_relaxed);
+    std::memcpy(raw, static_cast<const void*>(it), bytes);
+    Item* fresh = static_cast<Item*>(raw);
+    new (&fresh->refcount) std::atomic<uint16_t>(1);  // the hash table's
+    new (&fresh->time) std::atomic<RelTime>(time);
+    new (&fresh->iflags) std::atomic<uint8_t>(0);
+    const ItemRefId fresh_ref = slabs.ref_of(fresh);
+    if (it->is_chunked()) {
+      for (ItemRefId ref = fresh->chunk_head()->next; ref != 0;) {
+        Item* chunk = slabs.item_at(ref);
+        chunk->h_next = fresh_ref;
+        ref = chunk->lru_next;
+      }
+      it->chunk_head()->next = 0;  // the chain is fresh's now: freeing `it` must not free it
+    }
+    {
+      Lru::List& list = lru.list(src);
+      std::lock_guard lock(list.mu);
+      // Links and segment as they are now: neighbours may have moved since the copy.
+      fresh->lru_prev = it->lru_prev;
+      fresh->lru_next = it->lru_next;
+      fresh->iflags.store(it->bits(), std::memory_order_relaxed);
+      Lru::Segment& seg = list.seg[it->segment()];
+      if (fresh->lru_prev != 0) {
+        lru.item_at(fresh->lru_prev)->lru_next = fresh_ref;
+      } else {
+        seg.head = fresh_ref;
+      }
+      if (fresh->lru_next != 0) {
+        lru.item_at(fresh->lru_next)->lru_prev = fresh_ref;
+      } else {
+        seg.tail = fresh_ref;
+      }
+    }
+    table.remove(it, hv);
+    table.insert(fresh, hv);
+    it->clear_flag(kItemLinked);
+    release(it);  // the hash table's reference: freed (parked) now or when its last pin goes
+    engine.reassign_rescues.fetch_add(1, std::memory_order_relaxed);
+    return true;
+  }
+
+  // A data chunk found in the moving page: copied into a free chunk of its class while its
+  // item is live and unpinned, else the item is evicted when no chunk is free; busy while a
+  // reader pins it.
+  void move_data_chunk(Item* chunk, uint8_t src) {
+    Item* owner = slabs.item_at(chunk->h_next);
+    // Unlocked peek (the arena stays mapped, so a stale owner reads harmless bytes); the
+    // stripe lock and the hash lookup below decide.
+    if (owner == nullptr || (owner->iflags.load(std::memory_order_acquire) & kItemLinked) == 0 ||
+        owner->is_data_chunk()) {
+      engine.reassign_busy.fetch_add(1, std::memory_order_relaxed);
+      return;
+    }
+    const std::string_view key = owner->key();
+    const uint64_t hv = hash_key(key);
+    std::lock_guard stripe(locks.for_hash(hv));
+    if (table.find(key, hv) != owner || !owner->is_chunked() ||
+        chunk->refcount.load(std::memory_order_acquire) == 0 ||
+        chunk->h_next != slabs.ref_of(owner)) {
+      engine.reassign_busy.fetch_add(1, std::memory_order_relaxed);
+      return;
+    }
+    if (owner->refcount.load(std::memory_order_acquire) != 1) {
+      engine.reassign_busy.fetch_add(1, std::memory_order_relaxed);  // a reader walks the chain
+      return;
+    }
+    // The link that names this chunk. A chunk read mid-allocation may carry a stale owner
+    // that happens to be live: then it is not on that owner's chain, and is left alone.
+    const ItemRefId old_ref = slabs.ref_of(chunk);
+    ItemRefId* link = &owner->chunk_head()->next;
+    while (*link != 0 && *link != old_ref) link = &slabs.item_at(*link)->lru_next;
+    if (*link == 0) {
+      engine.reassign_busy.fetch_add(1, std::memory_order_relaxed);
+      return;
+    }
+    void* raw = slabs.alloc_no_new_page(src);
+    if (raw == nullptr) {
+      engine.reassign_evictions.fetch_add(1, std::memory_order_relaxed);
+      unlink(owner, hv);  // frees the whole chain, this chunk included
+      return;
+    }
+    std::memcpy(raw, static_cast<const void*>(chunk), kItemFixedHeader + chunk->chunk_length());
+    Item* fresh = static_cast<Item*>(raw);
+    new (&fresh->refcount) std::atomic<uint16_t>(1);
+    new (&fresh->time) std::atomic<RelTime>(0);
+    new (&fresh->iflags) std::atomic<uint8_t>(0);
+    *link = slabs.ref_of(fresh);
+    chunk->refcount.store(0, std::memory_order_release);
+    slabs.free(src, chunk);
+    engine.reassign_chunk_rescues.fetch_add(1, std::memory_order_relaxed);
   }
 
   // get / touch / gat. exptime: nullptr for a plain get.
@@ -561,8 +825,19 @@ void ItemRef::reset() {
 
 // Accessors require a non-empty ref, like std::optional::operator*.
 std::string_view ItemRef::key() const { return item_->key(); }
-std::string_view ItemRef::value() const { return item_->value(); }
-std::span<char> ItemRef::mutable_value() { return item_->mutable_value(); }
+ValueSegments ItemRef::value_segments() const { return cache_->segments_of(item_); }
+std::size_t ItemRef::value_size() const { return item_->nbytes(); }
+std::string ItemRef::value_copy() const {
+  std::string out;
+  out.reserve(item_->nbytes());
+  for (std::string_view s : value_segments()) out.append(s);
+  return out;
+}
+void ItemRef::write_value(std::size_t offset, std::string_view bytes) {
+  cache_->write_value(item_, offset, bytes);
+}
+
+void ValueSegments::Iterator::advance() { cache_->next_segment(next_, &bytes_, &next_); }
 uint32_t ItemRef::flags() const { return item_->flags(); }
 uint64_t ItemRef::cas() const { return item_->cas(); }
 uint8_t ItemRef::slab_class() const { return cache_->class_of(item_); }
@@ -573,11 +848,36 @@ bool ItemRef::key_is_binary() const { return item_->key_is_binary(); }
 // --- Cache ---------------------------------------------------------------------------------------
 
 Cache::Cache(const CacheConfig& config) : impl_(std::make_unique<Impl>(config)) {
+  if (config.track_sizes) {
+    std::lock_guard lock(impl_->sizes_mu);
+    impl_->sizes_start();
+  }
   if (config.background_threads) impl_->background = std::make_unique<BackgroundWork>(*this);
 }
 Cache::~Cache() { impl_->background.reset(); }
 
 uint8_t Cache::class_of(const Item* item) const { return impl_->slabs.class_of(item); }
+
+ValueSegments Cache::segments_of(const Item* item) const {
+  if (!item->is_chunked()) return {this, item->value(), 0, item->nbytes()};
+  const ChunkHead* head = item->chunk_head();
+  return {this, std::string_view(item->head_data(), head->first), head->next, head->length};
+}
+
+void Cache::next_segment(uint32_t ref, std::string_view* bytes, uint32_t* next) const {
+  const Item* chunk = impl_->slabs.item_at(ref);
+  *bytes = std::string_view(chunk->chunk_data(), chunk->chunk_length());
+  *next = chunk->lru_next;
+}
+
+void Cache::write_value(Item* item, std::size_t offset, std::string_view bytes) {
+  Impl::ValueCursor c = impl_->cursor_at(item, offset);
+  impl_->write(c, bytes);
+}
+
+void Cache::copy_value(Item* dst, std::size_t offset, const Item* src) {
+  impl_->copy_value(dst, offset, src);
+}
 
 void Cache::tick(int64_t unix_now) { impl_->clock.set(unix_now); }
 RelTime Cache::now() const { return impl_->clock.public_now(); }
@@ -617,7 +917,7 @@ StoreResult Cache::store(StoreMode mode, std::string_view key, uint32_t flags, i
   const StoreResult r =
       allocate(mode, key, flags, exptime, static_cast<uint32_t>(value.size()), &ref);
   if (r != StoreResult::kStored) return r;
-  if (!value.empty()) std::memcpy(ref.mutable_value().data(), value.data(), value.size());
+  if (!value.empty()) ref.write_value(0, value);
   return commit(mode, ref, cas_in, cas_out);
 }
 
@@ -662,9 +962,9 @@ void Cache::flush_all(int64_t delay) {
 void Cache::set_memory_limit(std::size_t bytes) { impl_->slabs.set_memory_limit(bytes); }
 
 bool Cache::item_size_ok(std::size_t key_length, std::size_t value_length) const {
+  // Larger than the largest class is fine: such items are chunked.
   const std::size_t ntotal = impl_->header + key_length + value_length;
-  return ntotal <= impl_->config.item_size_max && value_length <= kSizeMask &&
-         impl_->slabs.class_for(ntotal) != 0;
+  return ntotal <= impl_->config.item_size_max && value_length <= UINT32_MAX;
 }
 
 std::size_t Cache::item_header_size() const { return impl_->header; }
@@ -751,6 +1051,29 @@ std::vector<ItemClassStats> Cache::item_stats() const {
 }
 
 const CacheConfig& Cache::config() const { return impl_->config; }
+
+bool Cache::size_histogram(std::vector<SizeBucket>* out) const {
+  std::lock_guard lock(impl_->sizes_mu);
+  if (impl_->sizes_hist.empty()) return false;
+  for (std::size_t i = 0; i < impl_->sizes_hist.size(); ++i) {
+    if (impl_->sizes_hist[i] != 0) out->push_back(SizeBucket{i * 32, impl_->sizes_hist[i]});
+  }
+  return true;
+}
+
+SizesEnable Cache::enable_size_histogram() {
+  if (!impl_->config.use_cas) return SizesEnable::kCasDisabled;
+  std::lock_guard lock(impl_->sizes_mu);
+  if (impl_->sizes_hist.empty()) impl_->sizes_start();
+  return SizesEnable::kEnabled;
+}
+
+void Cache::disable_size_histogram() {
+  std::lock_guard lock(impl_->sizes_mu);
+  impl_->sizes_on.store(false, std::memory_order_relaxed);
+  impl_->sizes_hist.clear();
+  impl_->sizes_hist.shrink_to_fit();
+}
 
 void Cache::release(Item* item) { impl_->release(item); }
 
@@ -846,14 +1169,20 @@ void Cache::run_slab_rebalancer_once() {
   Impl& d = *impl_;
   std::unique_lock lock(d.engine.rebalance_mu);
   if (char* page = d.slabs.moving_page(); page != nullptr) {
-    // Empty the page: free every linked item in it (memcached would rescue them into free
-    // chunks; evicting keeps this simple and the page is chosen from a cold class).
+    // Empty the page as memcached's slab mover does: a live item is copied into a free chunk
+    // of its class elsewhere (a rescue) and evicted only when there is none; a data chunk of
+    // a chunked item is copied likewise while no reader pins the item. Pinned items whose
+    // key moved on are waited for: their chunks free themselves when the last pin goes.
     const uint8_t src = d.slabs.moving_class();
     const uint32_t size = d.slabs.chunk_size(src);
     const std::size_t perslab = d.slabs.page_size() / size;
     for (std::size_t i = 0; i < perslab; ++i) {
       Item* it = reinterpret_cast<Item*>(page + i * size);
       if (it->refcount.load(std::memory_order_acquire) == 0) continue;  // free chunk
+      if (it->is_data_chunk()) {
+        d.move_data_chunk(it, src);
+        continue;
+      }
       if ((it->iflags.load(std::memory_order_acquire) & kItemLinked) == 0) {
         d.engine.reassign_busy.fetch_add(1, std::memory_order_relaxed);  // pinned or in flight
         continue;
@@ -861,7 +1190,16 @@ void Cache::run_slab_rebalancer_once() {
       const std::string_view key = it->key();
       const uint64_t hv = hash_key(key);
       std::lock_guard stripe(d.locks.for_hash(hv));
-      if (d.table.find(key, hv) == it) {
+      if (d.table.find(key, hv) != it) continue;
+      if (it->is_chunked() && it->refcount.load(std::memory_order_acquire) != 1 &&
+          !d.is_dead(it, d.clock.now())) {
+        // A reader walks its chain: the head cannot change hands until the pin goes.
+        d.engine.reassign_busy.fetch_add(1, std::memory_order_relaxed);
+        continue;
+      }
+      if (d.is_dead(it, d.clock.now())) {
+        d.unlink(it, hv);
+      } else if (!d.rescue_locked(it, hv, src)) {
         d.engine.reassign_evictions.fetch_add(1, std::memory_order_relaxed);
         d.unlink(it, hv);
       }
@@ -936,7 +1274,10 @@ EngineStats Cache::engine_stats() const {
   s.lru_crawler_starts = d.engine.crawler_starts.load(std::memory_order_relaxed);
   s.lru_crawler_running = d.engine.crawler_running.load(std::memory_order_relaxed);
   s.slabs_moved = d.engine.slabs_moved.load(std::memory_order_relaxed);
-  s.slab_reassign_evictions = d.engine.reassign_evictions.load(std::memory_order_relaxed);
+  s.slab_reassign_evictions_nomem = d.engine.reassign_evictions.load(std::memory_order_relaxed);
+  s.slab_reassign_rescues = d.engine.reassign_rescues.load(std::memory_order_relaxed);
+  s.slab_reassign_chunk_rescues = d.engine.reassign_chunk_rescues.load(std::memory_order_relaxed);
+  s.slab_reassign_inline_reclaim = d.slabs.move_inline_reclaimed();
   s.slab_reassign_busy_items = d.engine.reassign_busy.load(std::memory_order_relaxed);
   s.slab_reassign_running = d.slabs.moving_page() != nullptr;
   s.slab_global_page_pool = d.slabs.free_pool_pages();

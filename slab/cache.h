@@ -21,6 +21,7 @@
 #include <memory>
 #include <mutex>
 #include <span>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -34,6 +35,9 @@ inline constexpr int64_t kMaxRelativeExptime = 60 * 60 * 24 * 30;
 struct CacheConfig {
   std::size_t memory_limit = std::size_t{64} << 20;  // -m, bytes
   std::size_t item_size_max = std::size_t{1} << 20;  // -I, bytes (header + key + value)
+  // -o slab_chunk_max: the largest slab class; larger items are chunked (item.h). 0 = half a
+  // page, memcached's default. Below kMinSlabChunkMax it is raised to that.
+  std::size_t slab_chunk_max = 0;
   double growth_factor = 1.25;                       // -f
   uint32_t chunk_size = 48;                          // -n: minimum key + value space
   bool use_cas = true;                               // -C turns it off
@@ -58,6 +62,7 @@ struct CacheConfig {
   // Tests that drive them by hand (run_maintainer_once() etc.) turn this off.
   bool background_threads = true;
   bool large_pages = false;  // -L: huge-page-backed slab pages
+  bool track_sizes = false;  // -o track_sizes: keep the "stats sizes" histogram from the start
   // Optional: told about each live item evicted to make room (kiokud's `watch evictions`).
   // Runs under the LRU and item locks: it must be quick and must not call into the cache.
   struct EvictedItem {
@@ -95,6 +100,58 @@ struct Item;  // layout private to slab/
 class Cache;
 class ItemRef;
 
+// An item's value as the spans of item memory it is stored in, in order: one span, unless the
+// item is larger than the largest slab class (slab_chunk_max) and so chunked (slab/item.h),
+// then one per chunk. Valid while the ItemRef it came from pins the item.
+class ValueSegments {
+ public:
+  class Iterator {
+   public:
+    using value_type = std::string_view;
+    using difference_type = std::ptrdiff_t;
+    Iterator() = default;
+    std::string_view operator*() const { return bytes_; }
+    Iterator& operator++() {
+      if (next_ == 0) {
+        cache_ = nullptr;
+        bytes_ = {};
+      } else {
+        advance();
+      }
+      return *this;
+    }
+    bool operator==(const Iterator& other) const {
+      return cache_ == other.cache_ && bytes_.data() == other.bytes_.data();
+    }
+
+   private:
+    friend class ValueSegments;
+    Iterator(const Cache* cache, std::string_view bytes, uint32_t next)
+        : cache_(cache), bytes_(bytes), next_(next) {}
+    void advance();  // to the chunk next_ names (cache.cc)
+    const Cache* cache_ = nullptr;
+    std::string_view bytes_;
+    uint32_t next_ = 0;
+  };
+
+  ValueSegments() = default;
+  ValueSegments(const Cache* cache, std::string_view first, uint32_t next, std::size_t size)
+      : cache_(cache), first_(first), next_(next), size_(size) {}
+  Iterator begin() const { return {cache_, first_, next_}; }
+  Iterator end() const { return {}; }
+  // Value bytes in all segments.
+  std::size_t size() const { return size_; }
+  // One span: front() is the whole value (every item below slab_chunk_max).
+  bool contiguous() const { return next_ == 0; }
+  std::string_view front() const { return first_; }
+
+ private:
+  const Cache* cache_ = nullptr;
+  std::string_view first_;
+  uint32_t next_ = 0;
+  std::size_t size_ = 0;
+};
+
 // A counted reference to one item; move-only. Empty means "miss".
 class ItemRef {
  public:
@@ -112,9 +169,14 @@ class ItemRef {
   void reset();
 
   std::string_view key() const;
-  std::string_view value() const;
-  // Writable value bytes of a not-yet-stored item from Cache::allocate().
-  std::span<char> mutable_value();
+  // The value, zero-copy, as one or more spans (see ValueSegments).
+  ValueSegments value_segments() const;
+  std::size_t value_size() const;
+  // A copy of the value (tests and cold paths; readers that answer clients use segments).
+  std::string value_copy() const;
+  // Copies bytes into the value of a not-yet-stored item from Cache::allocate(), starting at
+  // offset (whatever chunks that spans).
+  void write_value(std::size_t offset, std::string_view bytes);
   uint32_t flags() const;
   uint64_t cas() const;
   uint8_t slab_class() const;
@@ -203,7 +265,10 @@ struct EngineStats {
   uint64_t crawler_reclaimed = 0;
   uint64_t crawler_items_checked = 0;
   uint64_t slabs_moved = 0;
-  uint64_t slab_reassign_evictions = 0;  // items freed to empty a page
+  uint64_t slab_reassign_rescues = 0;          // items copied into free chunks of their class
+  uint64_t slab_reassign_chunk_rescues = 0;    // data chunks of chunked items copied
+  uint64_t slab_reassign_evictions_nomem = 0;  // items evicted: no free chunk to rescue into
+  uint64_t slab_reassign_inline_reclaim = 0;   // free chunks of moved pages taken off the free list
   uint64_t slab_reassign_busy_items = 0;
   bool slab_reassign_running = false;
   uint64_t slab_global_page_pool = 0;
@@ -223,6 +288,16 @@ struct ItemMetadata {
   uint32_t slab_class = 0;
   uint64_t size = 0;  // bytes the item accounts for
   uint64_t value_length = 0;
+};
+
+// "stats sizes_enable" (memcached's dynamic control needs CAS to tell old items from new).
+enum class SizesEnable : uint8_t { kEnabled, kCasDisabled };
+
+// One "stats sizes" row: items whose memcached-sized total (its 48-byte header, key + NUL,
+// value + CRLF, flags and CAS fields) rounds up to `size`, a multiple of 32.
+struct SizeBucket {
+  uint64_t size = 0;
+  uint64_t count = 0;
 };
 
 enum class ReassignResult : uint8_t {
@@ -404,8 +479,16 @@ class Cache {
   std::vector<ItemClassStats> item_stats() const;
   const CacheConfig& config() const;
 
+  // "stats sizes": false while the histogram is off (memcached's "sizes_status disabled").
+  bool size_histogram(std::vector<SizeBucket>* out) const;
+  // Turns it on (counting items linked from now on, as memcached) or off (dropping it).
+  SizesEnable enable_size_histogram();
+  void disable_size_histogram();
+
   // Internal, used by ItemRef: drop one reference.
   void release(Item* item);
+  // Internal, used by ValueSegments: the bytes of data chunk `ref` and the chunk after it.
+  void next_segment(uint32_t ref, std::string_view* bytes, uint32_t* next) const;
 
   // --- background engine work (memory engine issue) ------------------------------------------
   // Each of these is what a background thread runs periodically (config.background_threads);
@@ -445,6 +528,11 @@ class Cache {
  private:
   friend class ItemRef;
   uint8_t class_of(const Item* item) const;
+  ValueSegments segments_of(const Item* item) const;
+  // Copies bytes into item's value at offset, across its chunks.
+  void write_value(Item* item, std::size_t offset, std::string_view bytes);
+  // Copies src's whole value into dst's value at offset.
+  void copy_value(Item* dst, std::size_t offset, const Item* src);
   // Building blocks for meta_ops.cc, defined in cache.cc next to what they wrap.
   std::mutex& stripe_for(uint64_t hv);
   Item* find_live_locked(std::string_view key, uint64_t hv, bool count_misses);

@@ -35,6 +35,21 @@
 //
 // Header: 32 bytes with CAS, no TTL and flags 0 (memcached 1.6: 48 + 8); +4 with a TTL, +4
 // with non-zero client flags; 8 less with -C.
+//
+// Chunked items. An item whose header + key + value exceed the largest class (slab_chunk_max,
+// half a page by default) is split, as memcached 1.6 does, so every byte stays in slab pages
+// under -m and -I can reach 1 GiB:
+//   - the head is a chunk of the largest class holding the usual header and key, then (4-byte
+//     aligned) a ChunkHead {value length, ref of the next chunk, bytes of value in this chunk},
+//     then the first bytes of the value. Its length field in size_bits is kSizeChunked. It is
+//     the item the hash table, the LRU (of the largest class, so evicting there frees chunks)
+//     and every pin see;
+//   - each further piece is a data chunk: a bare 24-byte header (nkey 0, which no item has;
+//     refcount 1 while in use, 0 once free; h_next = the head's ref; lru_next = the next
+//     chunk's ref; size_bits = its bytes of value), then the bytes. Full pieces come from the
+//     largest class and the tail from the smallest class that fits it.
+// The chain is written before the item is published and never changes while anyone can read
+// it, except that the slab mover may swap a data chunk for a copy when no pin exists.
 #pragma once
 
 #include <atomic>
@@ -68,8 +83,18 @@ inline constexpr uint32_t kSizeHasFlags = 1u << 30;
 // memcached's ITEM_KEY_BINARY: the key was sent base64-encoded (meta b flag), so responses
 // encode it again. Decided when the item is built, like the key itself; iflags has no bit left.
 inline constexpr uint32_t kSizeKeyBinary = 1u << 29;
-// Values up to 512 MiB - 1: with -I above 512m larger values are refused as too large.
+// Values of unchunked items (at most a page) fit in 29 bits; the all-ones length marks a
+// chunked item, whose real length is in its ChunkHead.
 inline constexpr uint32_t kSizeMask = (1u << 29) - 1;
+inline constexpr uint32_t kSizeChunked = kSizeMask;
+
+// Bookkeeping of a chunked item, after its key (see above).
+struct ChunkHead {
+  uint32_t length;  // whole value
+  ItemRefId next;   // first data chunk (0: none)
+  uint32_t first;   // value bytes stored in the head chunk
+};
+inline constexpr std::size_t kChunkHeadExtra = sizeof(ChunkHead) + 3;  // + alignment, at most
 
 inline constexpr std::size_t kItemFixedHeader = 24;
 inline constexpr std::size_t kMaxKeyLength = 250;
@@ -92,7 +117,13 @@ struct Item {
   // Only before the item is visible to other threads (after init_shape).
   void set_key_binary() { size_bits |= kSizeKeyBinary; }
   bool has_exptime() const { return (bits() & kItemHasExptime) != 0; }
-  uint32_t nbytes() const { return size_bits & kSizeMask; }
+  bool is_chunked() const { return (size_bits & kSizeMask) == kSizeChunked; }
+  // A data chunk of a chunked item (see above), never an item.
+  bool is_data_chunk() const { return nkey == 0; }
+  uint32_t nbytes() const {
+    const uint32_t n = size_bits & kSizeMask;
+    return n != kSizeChunked ? n : chunk_head()->length;
+  }
   bool is_linked() const { return (bits() & kItemLinked) != 0; }
   bool is_fetched() const { return (bits() & kItemFetched) != 0; }
   bool is_active() const { return (bits() & kItemActive) != 0; }
@@ -157,8 +188,25 @@ struct Item {
   char* payload() { return base() + header(); }
   const char* payload() const { return base() + header(); }
   std::string_view key() const { return {payload(), nkey}; }
-  std::string_view value() const { return {payload() + nkey, nbytes()}; }
-  std::span<char> mutable_value() { return {payload() + nkey, nbytes()}; }
+  // The value of an unchunked item (empty for a chunked one: walk its chunks instead).
+  std::string_view value() const {
+    return is_chunked() ? std::string_view{} : std::string_view{payload() + nkey, nbytes()};
+  }
+  std::span<char> mutable_value() {
+    return is_chunked() ? std::span<char>{} : std::span<char>{payload() + nkey, nbytes()};
+  }
+  // Chunked items only.
+  std::size_t chunk_head_offset() const { return (header() + nkey + 3) & ~std::size_t{3}; }
+  ChunkHead* chunk_head() { return reinterpret_cast<ChunkHead*>(base() + chunk_head_offset()); }
+  const ChunkHead* chunk_head() const {
+    return reinterpret_cast<const ChunkHead*>(base() + chunk_head_offset());
+  }
+  char* head_data() { return base() + chunk_head_offset() + sizeof(ChunkHead); }
+  const char* head_data() const { return base() + chunk_head_offset() + sizeof(ChunkHead); }
+  // Data chunks only.
+  char* chunk_data() { return base() + kItemFixedHeader; }
+  const char* chunk_data() const { return base() + kItemFixedHeader; }
+  uint32_t chunk_length() const { return size_bits; }
   // memcached's ITEM_ntotal: the bytes this item accounts for.
   std::size_t total_size() const { return header() + nkey + nbytes(); }
 

@@ -136,8 +136,7 @@ StoreResult Cache::meta_commit(ItemRef& ref, const MetaStoreOptions& options, ui
       release(it);
       return err;
     }
-    if (it->nbytes() != 0)
-      std::memcpy(copy->mutable_value().data(), it->value().data(), it->nbytes());
+    copy_value(copy, 0, it);
     release(it);
     it = copy;
   }
@@ -182,11 +181,9 @@ StoreResult Cache::meta_commit(ItemRef& ref, const MetaStoreOptions& options, ui
         result = StoreResult::kNotStored;
         break;
       }
-      const std::string_view first = append ? old_it->value() : it->value();
-      const std::string_view second = append ? it->value() : old_it->value();
-      char* dst = combined->mutable_value().data();
-      if (!first.empty()) std::memcpy(dst, first.data(), first.size());
-      if (!second.empty()) std::memcpy(dst + first.size(), second.data(), second.size());
+      const Item* first = append ? old_it : it;
+      copy_value(combined, 0, first);
+      copy_value(combined, first->nbytes(), append ? it : old_it);
       if (old_it->key_is_binary() || options.key_binary) combined->set_key_binary();
       bool done = false;
       {

@@ -34,7 +34,7 @@ void set_next_free(void* chunk, void* next) { std::memcpy(chunk, &next, sizeof n
 }  // namespace
 
 SlabAllocator::SlabAllocator(const CacheConfig& config, std::size_t header_size)
-    : page_size_(std::max(kDefaultPageSize, config.item_size_max)), limit_(config.memory_limit) {
+    : page_size_(kDefaultPageSize), limit_(config.memory_limit) {
   large_pages_ = config.large_pages;
   const double factor = config.growth_factor > 1.0 ? config.growth_factor : 1.25;
   // memcached steps by the factor; with steps_per_factor N > 1 each step is split in N (never
@@ -70,10 +70,14 @@ SlabAllocator::SlabAllocator(const CacheConfig& config, std::size_t header_size)
   const std::size_t unit = std::size_t{1} << ref_shift_;
   auto align = [unit](std::size_t n) { return (n + unit - 1) & ~(unit - 1); };
 
+  // memcached 1.6: classes stop at slab_chunk_max (half a page by default); larger items are
+  // chunked (item.h). A chunk max that does not divide the page wastes its remainder.
+  std::size_t chunk_max = config.slab_chunk_max == 0 ? page_size_ / 2 : config.slab_chunk_max;
+  chunk_max = std::clamp(chunk_max, kMinSlabChunkMax, page_size_) & ~(unit - 1);
   std::size_t size = align(header_size + config.chunk_size);
   uint32_t id = 1;
   while (id < kMaxSlabClasses &&
-         static_cast<double>(size) <= static_cast<double>(page_size_) / factor) {
+         static_cast<double>(size) <= static_cast<double>(chunk_max) / factor) {
     classes_[id].size = static_cast<uint32_t>(size);
     classes_[id].perslab = static_cast<uint32_t>(page_size_ / size);
     if (steps == 1) {
@@ -86,8 +90,8 @@ SlabAllocator::SlabAllocator(const CacheConfig& config, std::size_t header_size)
     }
     ++id;
   }
-  classes_[id].size = static_cast<uint32_t>(page_size_);
-  classes_[id].perslab = 1;
+  classes_[id].size = static_cast<uint32_t>(chunk_max);
+  classes_[id].perslab = static_cast<uint32_t>(page_size_ / chunk_max);
   class_count_ = id;
 }
 
@@ -96,7 +100,7 @@ SlabAllocator::~SlabAllocator() {
 }
 
 uint8_t SlabAllocator::class_for(std::size_t ntotal) const {
-  if (ntotal == 0 || ntotal > page_size_) return 0;
+  if (ntotal == 0 || ntotal > classes_[class_count_].size) return 0;
   // Classes are sorted: binary search (there can be up to 255 of them).
   uint32_t lo = 1;
   uint32_t hi = class_count_;
@@ -175,7 +179,11 @@ bool SlabAllocator::grab_page_locked(Class& c, uint8_t id) {
   return true;
 }
 
-void* SlabAllocator::alloc(uint8_t id) {
+void* SlabAllocator::alloc(uint8_t id) { return alloc_in(id, true); }
+
+void* SlabAllocator::alloc_no_new_page(uint8_t id) { return alloc_in(id, false); }
+
+void* SlabAllocator::alloc_in(uint8_t id, bool new_page) {
   Class& c = classes_[id];
   std::lock_guard lock(c.mu);
   void* chunk = nullptr;
@@ -183,7 +191,7 @@ void* SlabAllocator::alloc(uint8_t id) {
     chunk = c.free_head;
     c.free_head = next_free(chunk);
     --c.free_count;
-  } else if (c.end_page_free > 0 || grab_page(c, id)) {
+  } else if (c.end_page_free > 0 || (new_page && grab_page(c, id))) {
     chunk = c.end_page;
     c.end_page += c.size;
     --c.end_page_free;
@@ -274,6 +282,7 @@ bool SlabAllocator::begin_move(uint8_t src) {
       }
       --c.free_count;
       ++move_parked_;
+      inline_reclaimed_.fetch_add(1, std::memory_order_relaxed);
     } else {
       prev = chunk;
     }

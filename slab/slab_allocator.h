@@ -26,6 +26,9 @@
 namespace kioku::slab {
 
 inline constexpr uint32_t kMaxSlabClasses = 255;  // ids 1..255 (uint8_t)
+// The smallest largest-class size: a chunked item's head must hold a full header, a 250-byte
+// key and its ChunkHead with room to spare (memcached accepts less; nothing sane uses it).
+inline constexpr std::size_t kMinSlabChunkMax = 1024;
 
 class SlabAllocator {
  public:
@@ -39,6 +42,8 @@ class SlabAllocator {
   uint8_t class_for(std::size_t ntotal) const;
   // A free chunk of the class, or nullptr when it has none and the limit forbids a new page.
   void* alloc(uint8_t id);
+  // alloc() that never takes a new page (the slab mover rescuing items into free chunks).
+  void* alloc_no_new_page(uint8_t id);
   void free(uint8_t id, void* chunk);
 
   // 32-bit chunk references (item.h).
@@ -76,6 +81,11 @@ class SlabAllocator {
   // The page being emptied (nullptr if none), its chunk size and chunk count.
   char* moving_page() const { return move_page_.load(std::memory_order_acquire); }
   uint8_t moving_class() const { return move_src_.load(std::memory_order_relaxed); }
+  // Free chunks the moves took off their class's free list (memcached's
+  // slab_reassign_inline_reclaim: memory the mover cleared from the freelist).
+  uint64_t move_inline_reclaimed() const {
+    return inline_reclaimed_.load(std::memory_order_relaxed);
+  }
   // True once every chunk of the moving page is free (parked).
   bool move_page_empty() const;
   // Hands the emptied page to class dst (0 = the global pool). Call only when empty.
@@ -93,6 +103,7 @@ class SlabAllocator {
     uint64_t pages = 0;
     uint64_t used = 0;
   };
+  void* alloc_in(uint8_t id, bool new_page);
   bool grab_page(Class& c, uint8_t id);         // called with c.mu held
   bool grab_page_locked(Class& c, uint8_t id);  // and pages_mu_
   bool reclaim_idle_pages(Class& c);            // and pages_mu_
@@ -131,6 +142,7 @@ class SlabAllocator {
   std::atomic<char*> move_page_{nullptr};
   std::atomic<uint8_t> move_src_{0};
   uint64_t move_parked_ = 0;  // chunks of move_page_ known free
+  std::atomic<uint64_t> inline_reclaimed_{0};
 };
 
 }  // namespace kioku::slab

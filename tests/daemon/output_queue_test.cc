@@ -103,6 +103,38 @@ TEST_CASE("a zero-copy value stays valid after its key is overwritten and delete
   CHECK(received == "VALUE key 0 100000\r\n" + big + "\r\nEND\r\n");
 }
 
+TEST_CASE("a chunked value goes out zero-copy, one segment per chunk, under one pin") {
+  kioku::slab::CacheConfig config;
+  config.memory_limit = 32 << 20;
+  config.item_size_max = 8 << 20;
+  config.background_threads = false;
+  kioku::slab::Cache cache(config);
+  cache.tick(1000);
+  std::string big(3 * 1048576 + 12345, '\0');
+  for (std::size_t i = 0; i < big.size(); ++i) big[i] = static_cast<char>('a' + (i * 31) % 26);
+  REQUIRE(cache.store(kioku::slab::StoreMode::kSet, "key", 0, 0, big) ==
+          kioku::slab::StoreResult::kStored);
+
+  BufferPool pool;
+  OutputPools pools(pool);
+  OutputQueue queue(pools);
+  kioku::slab::ItemRef ref = cache.get("key");
+  REQUIRE(!ref.value_segments().contiguous());
+  queue.append_value(std::move(ref));
+  CHECK(queue.pending_bytes() == big.size());
+  // Only bookkeeping is owned: the value bytes stay in item memory.
+  CHECK(queue.owned_bytes() < 4096);
+  // The pin keeps every chunk while the key is deleted and its memory reused.
+  REQUIRE(cache.remove("key"));
+  for (int i = 0; i < 3; ++i)
+    REQUIRE(cache.store(kioku::slab::StoreMode::kSet, "other" + std::to_string(i), 0, 0,
+                        std::string(big.size(), 'z')) == kioku::slab::StoreResult::kStored);
+
+  SocketPair pair;
+  int blocked = 0;
+  CHECK(flush_all(queue, pair, &blocked) == big);
+}
+
 TEST_CASE("a drained queue returns its buffer to the pool") {
   BufferPool pool;
   OutputPools pools(pool);

@@ -94,9 +94,22 @@ TEST_CASE("extended options are parsed and unknown ones rejected") {
 
 TEST_CASE("invalid values fail with memcached's limits") {
   Settings s;
-  CHECK(parse({"-I", "512"}, &s) == ParseOutcome::kExitFailure);        // below 1k
-  CHECK(parse({"-I", "2g"}, &s) == ParseOutcome::kExitFailure);         // above 1 GB
-  CHECK(parse({"-m", "4", "-I", "4m"}, &s) == ParseOutcome::kExitFailure);  // > half of -m
+  // memcached's sizing errors exit with EX_USAGE (64), as memcached does.
+  CHECK(parse({"-I", "512"}, &s) == ParseOutcome::kExitUsage);               // below 1k
+  CHECK(parse({"-m", "8000", "-I", "2g"}, &s) == ParseOutcome::kExitUsage);  // above 1 GB
+  CHECK(parse({"-m", "4", "-I", "4m"}, &s) == ParseOutcome::kExitUsage);     // > half of -m
+  CHECK(parse({"-I", "100k"}, &s) == ParseOutcome::kExitUsage);              // below slab_chunk_max
+  CHECK(parse({"-I", "1000k"}, &s) == ParseOutcome::kExitUsage);             // not whole chunks
+  CHECK(parse({"-m", "64", "-I", "4m", "-o", "slab_chunk_max=2097152"}, &s) ==
+        ParseOutcome::kExitUsage);  // not a page fraction
+  CHECK(parse({"-o", "slab_chunk_max=512k"}, &s) == ParseOutcome::kExitFailure);  // bytes only
+  CHECK(parse({"-o", "slab_chunk_max=0"}, &s) == ParseOutcome::kExitFailure);
+  Settings big;
+  REQUIRE(parse({"-m", "2048", "-I", "1024m"}, &big) == ParseOutcome::kRun);
+  CHECK(big.item_size_max == std::size_t{1} << 30);
+  Settings chunked;
+  REQUIRE(parse({"-I", "128k", "-o", "slab_chunk_max=65536"}, &chunked) == ParseOutcome::kRun);
+  CHECK(chunked.slab_chunk_max == 65536);
   CHECK(parse({"-f", "1.0"}, &s) == ParseOutcome::kExitFailure);
   CHECK(parse({"-B", "telepathy"}, &s) == ParseOutcome::kExitFailure);
   CHECK(parse({"-p", "notaport"}, &s) == ParseOutcome::kExitFailure);

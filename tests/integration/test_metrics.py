@@ -121,7 +121,7 @@ def test_metrics_match_stats():
     if text_string_to_metric_families is None:
         skip("python3-prometheus-client is not installed")
     mport = free_port()
-    with Server(["-t", "2", "-m", "2", "-I", "100k", "--metrics-listen", "%s:%d" % (HOST, mport)]) as srv:
+    with Server(["-t", "2", "-m", "2", "-I", "512k", "--metrics-listen", "%s:%d" % (HOST, mport)]) as srv:
         with srv.session() as s:
             gets = traffic(s)
             before = s.stats()

@@ -32,7 +32,7 @@ TEST_CASE("hash table grows while other threads get, set and delete", "[slab][co
             cache.store(StoreMode::kSet, k, 0, 0, k);
             break;
           case 1:
-            if (ItemRef ref = cache.get(k); ref && ref.value() != k) bad_reads.fetch_add(1);
+            if (ItemRef ref = cache.get(k); ref && ref.value_copy() != k) bad_reads.fetch_add(1);
             break;
           default:
             cache.remove(k);
@@ -50,7 +50,7 @@ TEST_CASE("hash table grows while other threads get, set and delete", "[slab][co
       if (n == 0) continue;
       for (int j = 0; j < 64; ++j) {
         const std::string k = numbered("key:", rng() % static_cast<unsigned>(n));
-        if (ItemRef ref = cache.get(k); !ref || ref.value() != k) lost.fetch_add(1);
+        if (ItemRef ref = cache.get(k); !ref || ref.value_copy() != k) lost.fetch_add(1);
       }
     }
   });
@@ -67,7 +67,7 @@ TEST_CASE("hash table grows while other threads get, set and delete", "[slab][co
   for (int i = 0; i < kKeys; ++i) {
     const std::string k = numbered("key:", i);
     ItemRef ref = cache.get(k);
-    if (!ref || ref.value() != k) ++missing;
+    if (!ref || ref.value_copy() != k) ++missing;
   }
   CHECK(missing == 0);
   const CacheStats s = cache.stats();
@@ -88,7 +88,7 @@ TEST_CASE("concurrent incr on shared keys gives exact totals", "[slab][concurren
     while (!done.load(std::memory_order_relaxed)) {
       for (const char* k : keys) {
         ItemRef ref = cache.get(k);
-        if (ref) (void)ref.value().size();
+        if (ref) (void)ref.value_copy().size();
       }
     }
   });
@@ -109,7 +109,7 @@ TEST_CASE("concurrent incr on shared keys gives exact totals", "[slab][concurren
   for (const char* k : keys) {
     ItemRef ref = cache.get(k);
     REQUIRE(ref);
-    CHECK(std::stoull(std::string(ref.value())) == kThreads * kIncrs / 4);
+    CHECK(std::stoull(std::string(ref.value_copy())) == kThreads * kIncrs / 4);
   }
 }
 
@@ -138,7 +138,7 @@ TEST_CASE("readers see whole values while writers overwrite and evict",
         ItemRef ref = cache.get(numbered("w", rng() % 3000));
         if (!ref) continue;
         hits.fetch_add(1, std::memory_order_relaxed);
-        const std::string_view v = ref.value();
+        const std::string v = ref.value_copy();
         std::this_thread::yield();  // give writers time to replace or evict it
         if (v.size() != 900 || v.find_first_not_of(v[0]) != std::string_view::npos)
           torn.fetch_add(1);

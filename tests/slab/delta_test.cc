@@ -76,8 +76,8 @@ TEST_CASE("decr rewrites in place padded with spaces", "[slab][delta]") {
   CHECK(cas_after != cas_before);
   ItemRef ref = cache.get("n");
   REQUIRE(ref);
-  CHECK(ref.value() == "99 ");
-  CHECK(ref.value().size() == 3);
+  CHECK(ref.value_copy() == "99 ");
+  CHECK(ref.value_copy().size() == 3);
   CHECK(ref.flags() == 7);
   CHECK(ref.cas() == cas_after);
   ref.reset();
@@ -93,7 +93,7 @@ TEST_CASE("incr past the old length makes a new item of exact length", "[slab][d
   CHECK(cache.delta("n", true, 1, nullptr).value == 100);
   ItemRef ref = cache.get("n");
   REQUIRE(ref);
-  CHECK(ref.value() == "100");
+  CHECK(ref.value_copy() == "100");
   CHECK(ref.flags() == 9);
   ref.reset();
   cache.tick(kStart + 51);  // the expiry carried over
@@ -106,6 +106,6 @@ TEST_CASE("incr while a reader pins the item leaves the reader's bytes alone", "
   ItemRef reader = cache.get("n");
   REQUIRE(reader);
   CHECK(cache.delta("n", false, 1, nullptr).value == 99);
-  CHECK(reader.value() == "100");
+  CHECK(reader.value_copy() == "100");
   CHECK(value_of(cache, "n") == "99");  // a new item, exact length
 }

@@ -51,7 +51,7 @@ TEST_CASE("workers, maintainer, crawler and page moves run together without corr
         } else {
           ItemRef ref = cache.get(key);
           if (ref) {
-            const std::string_view v = ref.value();
+            const std::string v = ref.value_copy();
             const char fill = static_cast<char>('a' + n % 26);
             if (v.size() != size || v.find_first_not_of(fill) != std::string_view::npos) ++bad;
           }

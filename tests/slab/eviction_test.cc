@@ -157,13 +157,13 @@ TEST_CASE("a pinned item keeps its value after overwrite, delete and heavy evict
   ItemRef pinned = cache.get("k");
   REQUIRE(pinned);
   REQUIRE(set(cache, "k", std::string(kValueSize, 'n')) == StoreResult::kStored);
-  CHECK(pinned.value() == old_value);
+  CHECK(pinned.value_copy() == old_value);
   REQUIRE(cache.remove("k"));
-  CHECK(pinned.value() == old_value);
+  CHECK(pinned.value_copy() == old_value);
   for (int i = 0; i < 10000; ++i)
     REQUIRE(set(cache, key("fill", i), std::string(kValueSize, 'f')) == StoreResult::kStored);
   CHECK(cache.stats().evictions > 5000);
-  CHECK(pinned.value() == old_value);
+  CHECK(pinned.value_copy() == old_value);
   CHECK(pinned.key() == "k");
 }
 
@@ -175,7 +175,7 @@ TEST_CASE("a pinned linked item is skipped by eviction", "[slab][eviction][pin]"
   REQUIRE(ref);
   for (int i = 0; i < 10000; ++i)
     REQUIRE(set(cache, key("fill", i), std::string(kValueSize, 'f')) == StoreResult::kStored);
-  CHECK(ref.value() == value);
+  CHECK(ref.value_copy() == value);
   CHECK(cache.get("pinned"));  // still at the tail, never evicted while pinned
   ref.reset();
   for (int i = 0; i < 100; ++i)

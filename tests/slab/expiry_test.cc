@@ -100,7 +100,7 @@ TEST_CASE("get_and_touch returns the item and moves its expiry", "[slab][expiry]
   REQUIRE(set(cache, "k", "v", 10) == StoreResult::kStored);
   ItemRef ref = cache.get_and_touch("k", 1000);
   REQUIRE(ref);
-  CHECK(ref.value() == "v");
+  CHECK(ref.value_copy() == "v");
   ref.reset();
   cache.tick(kStart + 500);
   CHECK(cache.get("k"));
@@ -181,7 +181,7 @@ TEST_CASE("touch gives a TTL to an item stored without one, keeping value, flags
   {
     ItemRef ref = cache.get("k");
     REQUIRE(ref);
-    CHECK(ref.value() == "value");
+    CHECK(ref.value_copy() == "value");
     CHECK(ref.flags() == 42);
     CHECK(ref.cas() == cas);
   }
@@ -192,7 +192,7 @@ TEST_CASE("touch gives a TTL to an item stored without one, keeping value, flags
   REQUIRE(set(cache, "g", "v") == StoreResult::kStored);
   ItemRef g = cache.get_and_touch("g", 100);
   REQUIRE(g);
-  CHECK(g.value() == "v");
+  CHECK(g.value_copy() == "v");
   g.reset();
   cache.tick(kStart + 110);
   CHECK(value_of(cache, "g") == "v");

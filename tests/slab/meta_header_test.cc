@@ -39,7 +39,7 @@ TEST_CASE("mg T gives a TTL to an item stored without one, keeping value, flags 
   REQUIRE(ref);
   CHECK(info.ttl_after[0] == -1);
   CHECK(info.ttl_after[1] == 100);
-  CHECK(ref.value() == "value");
+  CHECK(ref.value_copy() == "value");
   CHECK(ref.flags() == 77);
   CHECK(ref.cas() == cas);
   ref.reset();
@@ -64,7 +64,7 @@ TEST_CASE("md I T on an item stored without a TTL marks it stale and sets the TT
   CHECK(info.stale);
   CHECK(info.won);  // the first reader after an invalidation recaches
   CHECK(info.ttl_after[0] == 30);
-  CHECK(ref.value() == "v");
+  CHECK(ref.value_copy() == "v");
 }
 
 TEST_CASE("ma T on a counter stored without a TTL sets the TTL") {
@@ -87,7 +87,7 @@ TEST_CASE("a binary key stays binary when a TTL rebuild copies the item") {
   cache.tick(kStart);
   ItemRef piece;
   REQUIRE(cache.allocate(StoreMode::kSet, "bk", 0, 0, 1, &piece) == StoreResult::kStored);
-  piece.mutable_value()[0] = 'x';
+  piece.write_value(0, "x");
   MetaStoreOptions s;
   s.key_binary = true;
   uint64_t cas = 0;
@@ -100,7 +100,7 @@ TEST_CASE("a binary key stays binary when a TTL rebuild copies the item") {
   cache.meta_get("bk", o, &ref);
   REQUIRE(ref);
   CHECK(ref.key_is_binary());
-  CHECK(ref.value() == "x");
+  CHECK(ref.value_copy() == "x");
   CHECK(ref.cas() == cas);
 }
 
@@ -124,14 +124,15 @@ TEST_CASE("touch keeps the stale mark and the token when it rebuilds an item") {
   CHECK(info.ttl_after[0] == 60);
 }
 
-TEST_CASE("a value longer than the header's length field is refused as too large") {
+TEST_CASE("values past the header's 29-bit length field are chunked, up to -I") {
   CacheConfig c = small_config();
   c.item_size_max = std::size_t{1} << 30;
   c.memory_limit = std::size_t{2} << 30;
   Cache cache(c);
-  CHECK_FALSE(cache.item_size_ok(1, std::size_t{1} << 29));
-  CHECK(cache.item_size_ok(1, (std::size_t{1} << 29) - 1));
+  CHECK(cache.item_size_ok(1, std::size_t{1} << 29));
+  CHECK(cache.item_size_ok(1, (std::size_t{1} << 30) - 100));
+  CHECK_FALSE(cache.item_size_ok(1, std::size_t{1} << 30));
   ItemRef ref;
-  CHECK(cache.allocate(StoreMode::kSet, "k", 0, 0, uint32_t{1} << 29, &ref) ==
+  CHECK(cache.allocate(StoreMode::kSet, "k", 0, 0, uint32_t{1} << 30, &ref) ==
         StoreResult::kTooLarge);
 }

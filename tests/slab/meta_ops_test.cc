@@ -36,7 +36,7 @@ TEST_CASE("meta_get vivifies a miss once: first caller wins, the next sees the t
   CHECK_FALSE(second.created);
   CHECK_FALSE(second.won);
   CHECK(second.token_was_sent);
-  CHECK(b.value().empty());
+  CHECK(b.value_copy().empty());
 }
 
 TEST_CASE("meta_get without vivify misses and counts like get") {
@@ -103,7 +103,7 @@ TEST_CASE("a stale CAS store with I succeeds only with an older CAS, and stays s
   auto store = [&](uint64_t with_cas, bool invalidate) {
     ItemRef item;
     REQUIRE(cache.allocate(StoreMode::kSet, "s", 0, 0, 1, &item) == StoreResult::kStored);
-    item.mutable_value()[0] = 'n';
+    item.write_value(0, "n");
     MetaStoreOptions o;
     o.mode = StoreMode::kCas;
     o.cas = with_cas;
@@ -115,7 +115,7 @@ TEST_CASE("a stale CAS store with I succeeds only with an older CAS, and stays s
   CHECK(store(cas - 1, true) == StoreResult::kStored);
   ItemRef r;
   cache.meta_get("s", MetaGetOptions{}, &r);
-  CHECK(r.value() == "n");
+  CHECK(r.value_copy() == "n");
   CHECK(r.is_stale());
 }
 
@@ -178,7 +178,7 @@ TEST_CASE("md x leaves an empty tombstone with the request's flags and the old C
   CHECK(cache.meta_delete("t", d) == MetaDeleteResult::kDeleted);
   ItemRef r = cache.get("t");
   REQUIRE(r);
-  CHECK(r.value().empty());
+  CHECK(r.value_copy().empty());
   CHECK(r.flags() == 3);
   CHECK(r.cas() == cas);
   CHECK(cache.meta_delete("missing", d) == MetaDeleteResult::kNotFound);
@@ -190,7 +190,7 @@ TEST_CASE("append with vivify creates the item on a miss; without it, not stored
     ItemRef item;
     REQUIRE(cache.allocate(StoreMode::kSet, "log", 0, 0, static_cast<uint32_t>(piece.size()),
                            &item) == StoreResult::kStored);
-    std::copy(piece.begin(), piece.end(), item.mutable_value().begin());
+    item.write_value(0, piece);
     MetaStoreOptions o;
     o.mode = StoreMode::kAppend;
     o.vivify = vivify;
@@ -254,8 +254,7 @@ TEST_CASE("meta operations from many threads on a few keys stay consistent") {
           case 3: {
             ItemRef item;
             if (cache.allocate(StoreMode::kSet, key, 0, 0, 2, &item) != StoreResult::kStored) break;
-            item.mutable_value()[0] = '1';
-            item.mutable_value()[1] = '2';
+            item.write_value(0, "12");
             MetaStoreOptions o;
             o.mode = (i % 2) == 0 ? StoreMode::kAppend : StoreMode::kSet;
             o.vivify = true;

@@ -31,7 +31,8 @@ TEST_CASE("first class holds the header plus chunk_size, rounded to 8", "[slab][
   CHECK(b.chunk_size(1) == 64);
 }
 
-TEST_CASE("classes grow by the factor and end with one page", "[slab][classes]") {
+TEST_CASE("classes grow by the factor and end with slab_chunk_max, half a page",
+          "[slab][classes]") {
   CacheConfig config = small_config();
   config.slab_steps_per_factor = 1;  // memcached's table
   config.growth_factor = 2.0;
@@ -45,11 +46,11 @@ TEST_CASE("classes grow by the factor and end with one page", "[slab][classes]")
     CHECK(sizes[i] % 8 == 0);
     CHECK(sizes[i + 1] > sizes[i]);
   }
-  CHECK(sizes.back() == 1u << 20);
+  CHECK(sizes.back() == 1u << 19);
   CHECK(a.page_size() == 1u << 20);
-  // The class before the last is the largest size <= page / factor.
-  CHECK(sizes[sizes.size() - 2] <= (1u << 20) / 2);
-  CHECK(sizes[sizes.size() - 2] * 2 > (1u << 20) / 2);
+  // The class before the last is the largest size <= slab_chunk_max / factor.
+  CHECK(sizes[sizes.size() - 2] <= (1u << 19) / 2);
+  CHECK(sizes[sizes.size() - 2] * 2 > (1u << 19) / 2);
 }
 
 TEST_CASE("a small factor is capped at 255 classes", "[slab][classes]") {
@@ -58,8 +59,8 @@ TEST_CASE("a small factor is capped at 255 classes", "[slab][classes]") {
   config.growth_factor = 1.01;
   SlabAllocator a(config, 51);
   CHECK(a.class_count() == 255);
-  CHECK(a.chunk_size(255) == 1u << 20);
-  CHECK(a.chunk_size(254) < (1u << 20) / 2);
+  CHECK(a.chunk_size(255) == 1u << 19);
+  CHECK(a.chunk_size(254) < (1u << 19) / 2);
 }
 
 TEST_CASE("one step per factor makes memcached's classes", "[slab][classes]") {
@@ -71,7 +72,8 @@ TEST_CASE("one step per factor makes memcached's classes", "[slab][classes]") {
   CHECK(a.class_for(1) == 1);
   CHECK(a.class_for(104) == 1);
   CHECK(a.class_for(105) == 2);
-  CHECK(a.class_for((1u << 20) + 1) == 0);
+  CHECK(a.class_for(1u << 19) == a.class_count());
+  CHECK(a.class_for((1u << 19) + 1) == 0);  // chunked (slab/item.h)
 }
 
 TEST_CASE("default classes are 4 bytes apart below 256 and a quarter -f step above",
@@ -92,15 +94,22 @@ TEST_CASE("default classes are 4 bytes apart below 256 and a quarter -f step abo
       CHECK(sizes[i + 1] <= sizes[i] * 1.0625 + 4);  // at most a quarter of the 25% step
     }
   }
-  CHECK(sizes.back() == 1u << 20);
+  CHECK(sizes.back() == 1u << 19);
 }
 
-TEST_CASE("a large item_size_max makes the page that large", "[slab][classes]") {
+TEST_CASE("a large item_size_max keeps 1 MiB pages: larger items are chunked", "[slab][classes]") {
   CacheConfig config = small_config();
   config.item_size_max = 4u << 20;
   SlabAllocator a(config, 51);
-  CHECK(a.page_size() == 4u << 20);
-  CHECK(a.chunk_size(static_cast<uint8_t>(a.class_count())) == 4u << 20);
+  CHECK(a.page_size() == 1u << 20);
+  CHECK(a.chunk_size(static_cast<uint8_t>(a.class_count())) == 1u << 19);
+  config.slab_chunk_max = 1u << 20;  // a whole page, one chunk per page
+  SlabAllocator whole(config, 51);
+  CHECK(whole.chunk_size(static_cast<uint8_t>(whole.class_count())) == 1u << 20);
+  config.slab_chunk_max = 100;  // below what a chunked head needs: raised
+  SlabAllocator tiny(config, 51);
+  CHECK(tiny.chunk_size(static_cast<uint8_t>(tiny.class_count())) == kMinSlabChunkMax);
+  config.slab_chunk_max = 0;
   Cache cache(config);
   CHECK(cache.item_size_ok(10, (2u << 20)));
   CHECK(set(cache, "big", std::string(3u << 20, 'b')) == StoreResult::kStored);

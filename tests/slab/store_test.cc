@@ -14,7 +14,7 @@ TEST_CASE("get after set returns value and flags", "[slab][store]") {
   ItemRef ref = cache.get("k");
   REQUIRE(ref);
   CHECK(ref.key() == "k");
-  CHECK(ref.value() == "hello");
+  CHECK(ref.value_copy() == "hello");
   CHECK(ref.flags() == 42);
   CHECK(ref.cas() != 0);
 }
@@ -57,7 +57,7 @@ TEST_CASE("replace stores only when the key exists", "[slab][store]") {
   CHECK(cache.store(StoreMode::kReplace, "k", 7, 0, "b") == StoreResult::kStored);
   ItemRef ref = cache.get("k");
   REQUIRE(ref);
-  CHECK(ref.value() == "b");
+  CHECK(ref.value_copy() == "b");
   CHECK(ref.flags() == 7);
 }
 
@@ -71,7 +71,7 @@ TEST_CASE("append and prepend keep the old flags and expiry", "[slab][store]") {
   CHECK(cache.store(StoreMode::kPrepend, "k", 9, 0, "start-") == StoreResult::kStored);
   ItemRef ref = cache.get("k");
   REQUIRE(ref);
-  CHECK(ref.value() == "start-mid-end");
+  CHECK(ref.value_copy() == "start-mid-end");
   CHECK(ref.flags() == 5);
   ref.reset();
   cache.tick(kStart + 101);  // the original exptime of 100 s still applies
@@ -134,7 +134,7 @@ TEST_CASE("without cas items report cas 0", "[slab][store][cas]") {
   REQUIRE(ref);
   CHECK(ref.cas() == 0);
   CHECK(ref.flags() == 3);
-  CHECK(ref.value() == "v");
+  CHECK(ref.value_copy() == "v");
 }
 
 TEST_CASE("item_size_ok follows item_size_max including the header", "[slab][store][size]") {
@@ -173,15 +173,15 @@ TEST_CASE("two phase store writes straight into item memory", "[slab][store]") {
   Cache cache(small_config());
   ItemRef ref;
   REQUIRE(cache.allocate(StoreMode::kSet, "k", 1, 0, 4, &ref) == StoreResult::kStored);
-  REQUIRE(ref.mutable_value().size() == 4);
-  std::copy_n("abcd", 4, ref.mutable_value().data());
+  REQUIRE(ref.value_size() == 4);
+  ref.write_value(0, "abcd");
   CHECK_FALSE(cache.get("k"));  // not visible before commit
   uint64_t cas = 0;
   CHECK(cache.commit(StoreMode::kSet, ref, 0, &cas) == StoreResult::kStored);
   CHECK_FALSE(ref);
   ItemRef got = cache.get("k");
   REQUIRE(got);
-  CHECK(got.value() == "abcd");
+  CHECK(got.value_copy() == "abcd");
   CHECK(got.cas() == cas);
 }
 

@@ -24,7 +24,7 @@ inline CacheConfig small_config() {
 inline std::optional<std::string> value_of(Cache& cache, std::string_view key) {
   ItemRef ref = cache.get(key);
   if (!ref) return std::nullopt;
-  return std::string(ref.value());
+  return std::string(ref.value_copy());
 }
 
 // prefix + n. (GCC 12 at -O3 warns falsely on `"lit" + std::to_string(n)`: -Wrestrict.)
