@@ -55,8 +55,9 @@ std::size_t compose(std::span<char> out, BinaryOpcode opcode, std::size_t extras
   store32(p + kBodyLengthAt, static_cast<uint32_t>(body));
   store32(p + kOpaqueAt, opaque);
   p += kBinaryHeaderSize + extras;  // extras stay zero: flags 0, no expiry
-  std::memcpy(p, key.data(), key.size());
-  std::memcpy(p + key.size(), value.data(), value.size());
+  // A VERSION has no key and a GET no value: their views may be null, which memcpy must not get.
+  if (!key.empty()) std::memcpy(p, key.data(), key.size());
+  if (!value.empty()) std::memcpy(p + key.size(), value.data(), value.size());
   return kBinaryHeaderSize + body;
 }
 
