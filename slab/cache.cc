@@ -401,13 +401,20 @@ struct Cache::Impl {
     return chunk;
   }
 
-  // Starts the lifetime of a chunk's header fields (the chunk is raw memory).
-  static Item* init_chunk(void* chunk) {
+  // Starts a chunk's header. The slab mover scans a moving page without locks and may look at
+  // a chunk while another thread allocates it: the fields it peeks at (nkey; for data chunks
+  // also size_bits and h_next) are written before the refcount, which is stored last with
+  // release (the mover loads it with acquire), and the atomics are written as atomics.
+  static Item* init_chunk(void* chunk, uint8_t nkey, uint32_t size_bits = 0,
+                          ItemRefId h_next = 0) {
     Item* it = static_cast<Item*>(chunk);
-    it->lru_prev = it->lru_next = it->h_next = 0;
-    new (&it->refcount) std::atomic<uint16_t>(1);
-    new (&it->time) std::atomic<RelTime>(0);
-    new (&it->iflags) std::atomic<uint8_t>(0);
+    it->lru_prev = it->lru_next = 0;
+    it->h_next = h_next;
+    it->size_bits = size_bits;
+    it->nkey = nkey;
+    it->time.store(0, std::memory_order_relaxed);
+    it->iflags.store(0, std::memory_order_relaxed);
+    it->refcount.store(1, std::memory_order_release);
     return it;
   }
 
@@ -433,9 +440,8 @@ struct Cache::Impl {
       *err = StoreResult::kNoMemory;
       return nullptr;
     }
-    Item* it = init_chunk(chunk);
+    Item* it = init_chunk(chunk, static_cast<uint8_t>(key.size()));
     it->time.store(clock.now(), std::memory_order_relaxed);
-    it->nkey = static_cast<uint8_t>(key.size());
     it->init_shape(config.use_cas, exptime, flags,
                    chunked ? kSizeChunked : static_cast<uint32_t>(nbytes), with_exptime_field);
     std::memcpy(it->payload(), key.data(), key.size());
@@ -464,10 +470,7 @@ struct Cache::Impl {
           std::min<std::size_t>(left + kItemFixedHeader, slabs.largest_chunk());
       void* raw = alloc_chunk(slabs.class_for(want));
       if (raw == nullptr) return false;
-      Item* chunk = init_chunk(raw);
-      chunk->nkey = 0;
-      chunk->size_bits = static_cast<uint32_t>(want - kItemFixedHeader);
-      chunk->h_next = owner;
+      Item* chunk = init_chunk(raw, 0, static_cast<uint32_t>(want - kItemFixedHeader), owner);
       *link = slabs.ref_of(chunk);
       link = &chunk->lru_next;
       left -= chunk->size_bits;
@@ -673,11 +676,20 @@ struct Cache::Impl {
         it->is_chunked() ? it->chunk_head_offset() + sizeof(ChunkHead) + it->chunk_head()->first
                          : it->total_size();
     const RelTime time = it->time.load(std::memory_order_relaxed);
-    std::memcpy(raw, static_cast<const void*>(it), bytes);
+    // The header field by field, the rest as bytes: the LRU links change under the LRU lock,
+    // time, refcount and flags under none, while only the stripe lock is held here, so those
+    // are not copied but set from fresh reads (the links below, under the LRU lock).
     Item* fresh = static_cast<Item*>(raw);
-    new (&fresh->refcount) std::atomic<uint16_t>(1);  // the hash table's
+    fresh->lru_prev = 0;
+    fresh->lru_next = 0;
+    fresh->h_next = it->h_next;
     new (&fresh->time) std::atomic<RelTime>(time);
+    fresh->size_bits = it->size_bits;
+    new (&fresh->refcount) std::atomic<uint16_t>(1);  // the hash table's
+    fresh->nkey = it->nkey;
     new (&fresh->iflags) std::atomic<uint8_t>(0);
+    std::memcpy(static_cast<char*>(raw) + kItemFixedHeader,
+                reinterpret_cast<const char*>(it) + kItemFixedHeader, bytes - kItemFixedHeader);
     const ItemRefId fresh_ref = slabs.ref_of(fresh);
     if (it->is_chunked()) {
       for (ItemRefId ref = fresh->chunk_head()->next; ref != 0;) {
@@ -754,11 +766,19 @@ struct Cache::Impl {
       unlink(owner, hv);  // frees the whole chain, this chunk included
       return;
     }
-    std::memcpy(raw, static_cast<const void*>(chunk), kItemFixedHeader + chunk->chunk_length());
+    // As in rescue_locked: the header's plain fields one by one (a data chunk's links are
+    // guarded by its owner's stripe lock, held here), its atomics fresh, then the bytes.
     Item* fresh = static_cast<Item*>(raw);
-    new (&fresh->refcount) std::atomic<uint16_t>(1);
+    fresh->lru_prev = chunk->lru_prev;
+    fresh->lru_next = chunk->lru_next;
+    fresh->h_next = chunk->h_next;
     new (&fresh->time) std::atomic<RelTime>(0);
+    fresh->size_bits = chunk->size_bits;
+    new (&fresh->refcount) std::atomic<uint16_t>(1);
+    fresh->nkey = chunk->nkey;
     new (&fresh->iflags) std::atomic<uint8_t>(0);
+    std::memcpy(static_cast<char*>(raw) + kItemFixedHeader,
+                reinterpret_cast<const char*>(chunk) + kItemFixedHeader, chunk->chunk_length());
     *link = slabs.ref_of(fresh);
     chunk->refcount.store(0, std::memory_order_release);
     slabs.free(src, chunk);
