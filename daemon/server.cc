@@ -113,15 +113,17 @@ bool Server::enable_tls() {
 bool Server::listen() {
   if (!settings_.unix_socket.empty()) return listen_unix();
   if (settings_.ssl && !enable_tls()) return false;
+  // UDP first: a client that sees the TCP port accept (a readiness check) may send a datagram
+  // at once, and one that arrives before the UDP bind is simply lost.
+  if (settings_.udp_port != 0) {
+    udp_ = std::make_unique<UdpListener>(*this);
+    if (!udp_->bind(settings_.listen, settings_.udp_port)) return false;
+  }
   if (settings_.listen.empty()) {
     if (!listen_tcp("")) return false;
   }
   for (const std::string& host : settings_.listen) {
     if (!listen_tcp(host)) return false;
-  }
-  if (settings_.udp_port != 0) {
-    udp_ = std::make_unique<UdpListener>(*this);
-    if (!udp_->bind(settings_.listen, settings_.udp_port)) return false;
   }
   return true;
 }
