@@ -84,16 +84,7 @@ std::size_t compose_meta_bench_get(std::span<char> out, std::string_view key) no
 
 std::size_t compose_meta_bench_set(std::span<char> out, std::string_view key,
                                    std::string_view value) noexcept {
-  std::size_t pos = 0;
-  char length[24];
-  auto [end, ec] = std::to_chars(length, length + sizeof length, value.size());
-  if (ec != std::errc()) return 0;
-  if (put_bytes(out, &pos, "ms ") && put_bytes(out, &pos, key) && put_bytes(out, &pos, " ") &&
-      put_bytes(out, &pos, std::string_view(length, static_cast<std::size_t>(end - length))) &&
-      put_bytes(out, &pos, "\r\n") && put_bytes(out, &pos, value) && put_bytes(out, &pos, "\r\n")) {
-    return pos;
-  }
-  return 0;
+  return put_storage_request(out, "ms ", key, " ", value);
 }
 
 std::size_t MetaBenchCodec::compose_version(std::span<char> out, uint32_t) const noexcept {

@@ -5,11 +5,13 @@
 // appending request pieces to a caller's buffer. Must not: allocate or do I/O.
 #pragma once
 
+#include <charconv>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <span>
 #include <string_view>
+#include <system_error>
 
 #include "client/codec.h"
 
@@ -64,6 +66,23 @@ inline bool put_bytes(std::span<char> out, std::size_t* pos, std::string_view pi
   std::memcpy(out.data() + *pos, piece.data(), piece.size());
   *pos += piece.size();
   return true;
+}
+
+// "<verb><key><middle><value length>\r\n<value>\r\n", the storage line both text ("set k 0 0 N")
+// and meta ("ms k N") send; 0 if it does not fit in `out`.
+inline std::size_t put_storage_request(std::span<char> out, std::string_view verb,
+                                       std::string_view key, std::string_view middle,
+                                       std::string_view value) {
+  std::size_t pos = 0;
+  char length[24];
+  auto [end, ec] = std::to_chars(length, length + sizeof length, value.size());
+  if (ec != std::errc()) return 0;
+  if (put_bytes(out, &pos, verb) && put_bytes(out, &pos, key) && put_bytes(out, &pos, middle) &&
+      put_bytes(out, &pos, std::string_view(length, static_cast<std::size_t>(end - length))) &&
+      put_bytes(out, &pos, "\r\n") && put_bytes(out, &pos, value) && put_bytes(out, &pos, "\r\n")) {
+    return pos;
+  }
+  return 0;
 }
 
 }  // namespace kioku::client
