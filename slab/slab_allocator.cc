@@ -115,6 +115,24 @@ uint8_t SlabAllocator::class_for(std::size_t ntotal) const {
   return static_cast<uint8_t>(lo);
 }
 
+uint64_t SlabAllocator::Class::free_count() const {
+  uint64_t n = 0;
+  for (const FreeList& f : free) n += f.count.load(std::memory_order_relaxed);
+  return n;
+}
+
+int64_t SlabAllocator::Class::used() const {
+  int64_t n = 0;
+  for (const FreeList& f : free) n += f.used.load(std::memory_order_relaxed);
+  return n;
+}
+
+uint32_t SlabAllocator::thread_shard() {
+  static std::atomic<uint32_t> next{0};
+  thread_local const uint32_t shard = next.fetch_add(1, std::memory_order_relaxed) % kFreeShards;
+  return shard;
+}
+
 bool SlabAllocator::grab_page(Class& c, uint8_t id) {
   std::lock_guard lock(pages_mu_);
   return grab_page_locked(c, id);
@@ -129,7 +147,15 @@ bool SlabAllocator::reclaim_idle_pages(Class& c) {
     Class& o = classes_[id];
     if (&o == &c || !o.mu.try_lock()) continue;
     std::lock_guard olock(o.mu, std::adopt_lock);
-    if (o.used != 0 || o.pages == 0 || move_src_.load(std::memory_order_relaxed) == id) continue;
+    if (o.pages == 0 || move_src_.load(std::memory_order_relaxed) == id) continue;
+    // Every free list held: no chunk can be handed out meanwhile, and used() is exact.
+    std::array<std::unique_lock<std::mutex>, kFreeShards> held;
+    bool all = true;
+    for (uint32_t i = 0; i < kFreeShards && all; ++i) {
+      held[i] = std::unique_lock(o.free[i].mu, std::try_to_lock);
+      all = held[i].owns_lock();
+    }
+    if (!all || o.used() != 0) continue;
     for (std::size_t i = 0; i < pages_mapped_; ++i) {
       if (page_class_[i].load(std::memory_order_relaxed) != id) continue;
       page_class_[i].store(0, std::memory_order_relaxed);
@@ -138,8 +164,10 @@ bool SlabAllocator::reclaim_idle_pages(Class& c) {
       found = true;
     }
     o.pages = 0;
-    o.free_head = nullptr;
-    o.free_count = 0;
+    for (FreeList& f : o.free) {
+      f.head = nullptr;
+      f.count.store(0, std::memory_order_relaxed);
+    }
     o.end_page = nullptr;
     o.end_page_free = 0;
   }
@@ -185,34 +213,40 @@ void* SlabAllocator::alloc_no_new_page(uint8_t id) { return alloc_in(id, false);
 
 void* SlabAllocator::alloc_in(uint8_t id, bool new_page) {
   Class& c = classes_[id];
-  std::lock_guard lock(c.mu);
-  void* chunk = nullptr;
-  if (c.free_head != nullptr) {
-    chunk = c.free_head;
-    c.free_head = next_free(chunk);
-    --c.free_count;
-  } else if (c.end_page_free > 0 || (new_page && grab_page(c, id))) {
-    chunk = c.end_page;
-    c.end_page += c.size;
-    --c.end_page_free;
-  } else {
-    return nullptr;
+  const uint32_t home = thread_shard();
+  // This thread's free list first, then the others that look non-empty, then the page.
+  for (uint32_t i = 0; i < kFreeShards; ++i) {
+    FreeList& f = c.free[(home + i) % kFreeShards];
+    if (i != 0 && f.count.load(std::memory_order_relaxed) == 0) continue;
+    std::lock_guard lock(f.mu);
+    if (f.head == nullptr) continue;
+    void* chunk = f.head;
+    f.head = next_free(chunk);
+    f.count.store(f.count.load(std::memory_order_relaxed) - 1, std::memory_order_relaxed);
+    c.free[home].used.fetch_add(1, std::memory_order_relaxed);
+    return chunk;
   }
-  ++c.used;
+  std::lock_guard lock(c.mu);
+  if (c.end_page_free == 0 && !(new_page && grab_page(c, id))) return nullptr;
+  void* chunk = c.end_page;
+  c.end_page += c.size;
+  --c.end_page_free;
+  c.free[home].used.fetch_add(1, std::memory_order_relaxed);
   return chunk;
 }
 
 void SlabAllocator::free(uint8_t id, void* chunk) {
   Class& c = classes_[id];
-  std::lock_guard lock(c.mu);
-  --c.used;
+  FreeList& f = c.free[thread_shard()];
+  std::lock_guard lock(f.mu);
+  f.used.fetch_sub(1, std::memory_order_relaxed);
   if (in_moving_page(id, chunk)) {
-    ++move_parked_;  // not reused: the page is being emptied
+    move_parked_.fetch_add(1, std::memory_order_acq_rel);  // not reused: the page is being emptied
     return;
   }
-  set_next_free(chunk, c.free_head);
-  c.free_head = chunk;
-  ++c.free_count;
+  set_next_free(chunk, f.head);
+  f.head = chunk;
+  f.count.store(f.count.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
 }
 
 void SlabAllocator::set_memory_limit(std::size_t bytes) {
@@ -238,8 +272,8 @@ SlabClassStats SlabAllocator::class_stats(uint8_t id) const {
   s.chunks_per_page = c.perslab;
   s.total_pages = c.pages;
   s.total_chunks = c.pages * c.perslab;
-  s.used_chunks = c.used;
-  s.free_chunks = c.free_count + c.end_page_free;
+  s.used_chunks = static_cast<uint64_t>(std::max<int64_t>(0, c.used()));
+  s.free_chunks = c.free_count() + c.end_page_free;
   s.free_chunks_end = c.end_page_free;
   return s;
 }
@@ -265,39 +299,44 @@ bool SlabAllocator::begin_move(uint8_t src) {
     if (!carving) break;
   }
   if (page == nullptr) return false;
-  move_parked_ = 0;
+  uint64_t parked = 0;
   if (c.end_page_free > 0 && c.end_page >= page && c.end_page < page + page_size_) {
-    move_parked_ += c.end_page_free;  // never handed out
+    parked += c.end_page_free;  // never handed out
     c.end_page_free = 0;
   }
-  // Withdraw the page's free chunks from the free list.
-  char* prev = nullptr;  // the chunk whose link points at `chunk` (nullptr: free_head)
-  for (char* chunk = static_cast<char*>(c.free_head); chunk != nullptr;) {
-    char* next = static_cast<char*>(next_free(chunk));
-    if (chunk >= page && chunk < page + page_size_) {
-      if (prev == nullptr) {
-        c.free_head = next;
-      } else {
-        set_next_free(prev, next);
-      }
-      --c.free_count;
-      ++move_parked_;
-      inline_reclaimed_.fetch_add(1, std::memory_order_relaxed);
-    } else {
-      prev = chunk;
-    }
-    chunk = next;
-  }
+  move_parked_.store(parked, std::memory_order_relaxed);
+  // Published before the sweep: a free() of this page's chunk from now on parks it, and one
+  // that ran before the sweep of its list left it on the list, where the sweep finds it.
   move_src_.store(src, std::memory_order_relaxed);
   move_page_.store(page, std::memory_order_release);
+  // Withdraw the page's free chunks from the free lists.
+  for (FreeList& f : c.free) {
+    std::lock_guard flock(f.mu);
+    char* prev = nullptr;  // the chunk whose link points at `chunk` (nullptr: head)
+    for (char* chunk = static_cast<char*>(f.head); chunk != nullptr;) {
+      char* next = static_cast<char*>(next_free(chunk));
+      if (chunk >= page && chunk < page + page_size_) {
+        if (prev == nullptr) {
+          f.head = next;
+        } else {
+          set_next_free(prev, next);
+        }
+        f.count.store(f.count.load(std::memory_order_relaxed) - 1, std::memory_order_relaxed);
+        move_parked_.fetch_add(1, std::memory_order_acq_rel);
+        inline_reclaimed_.fetch_add(1, std::memory_order_relaxed);
+      } else {
+        prev = chunk;
+      }
+      chunk = next;
+    }
+  }
   return true;
 }
 
 bool SlabAllocator::move_page_empty() const {
   const uint8_t src = move_src_.load(std::memory_order_relaxed);
   if (move_page_.load(std::memory_order_relaxed) == nullptr) return false;
-  std::lock_guard lock(classes_[src].mu);
-  return move_parked_ == classes_[src].perslab;
+  return move_parked_.load(std::memory_order_acquire) == classes_[src].perslab;
 }
 
 void SlabAllocator::finish_move(uint8_t dst) {
@@ -309,7 +348,7 @@ void SlabAllocator::finish_move(uint8_t dst) {
     --classes_[src].pages;
     move_page_.store(nullptr, std::memory_order_release);
     move_src_.store(0, std::memory_order_relaxed);
-    move_parked_ = 0;
+    move_parked_.store(0, std::memory_order_relaxed);
   }
   // Zero it and drop its RSS: the next class carves it fresh (refcount 0 marks free chunks).
   madvise(page, page_size_, MADV_DONTNEED);
@@ -331,12 +370,14 @@ void SlabAllocator::finish_move(uint8_t dst) {
     d.end_page = page;
     d.end_page_free = d.perslab;
   } else {
+    FreeList& f = d.free[thread_shard()];
+    std::lock_guard flock(f.mu);
     for (uint32_t i = 0; i < d.perslab; ++i) {
       char* chunk = page + static_cast<std::size_t>(i) * d.size;
-      set_next_free(chunk, d.free_head);
-      d.free_head = chunk;
-      ++d.free_count;
+      set_next_free(chunk, f.head);
+      f.head = chunk;
     }
+    f.count.store(f.count.load(std::memory_order_relaxed) + d.perslab, std::memory_order_relaxed);
   }
 }
 

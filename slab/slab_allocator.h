@@ -29,6 +29,7 @@ inline constexpr uint32_t kMaxSlabClasses = 255;  // ids 1..255 (uint8_t)
 // The smallest largest-class size: a chunked item's head must hold a full header, a 250-byte
 // key and its ChunkHead with room to spare (memcached accepts less; nothing sane uses it).
 inline constexpr std::size_t kMinSlabChunkMax = 1024;
+inline constexpr uint32_t kFreeShards = 8;  // free lists per class (see Class)
 
 class SlabAllocator {
  public:
@@ -92,17 +93,31 @@ class SlabAllocator {
   void finish_move(uint8_t dst);
 
  private:
+  // Chunks returned by free(), linked through their first word. A class keeps kFreeShards of
+  // these and each thread frees into, and first allocates from, its own: every store frees
+  // the chunk of the item it replaces and allocates one, and with one list per class (as
+  // memcached has) that mutex would cap stores at about one core's worth.
+  struct alignas(64) FreeList {
+    std::mutex mu;
+    void* head = nullptr;
+    std::atomic<uint64_t> count{0};  // written under mu; read without it as a hint
+    // Chunks handed out minus chunks given back by the threads that use this shard; only the
+    // sum over a class's shards means anything. Changed with the mutex of some shard of the
+    // class held (or the class's), so holding all of them freezes the sum.
+    std::atomic<int64_t> used{0};
+  };
   struct Class {
-    mutable std::mutex mu;
+    mutable std::mutex mu;  // pages and carving; taken before a FreeList's mutex, never after
     uint32_t size = 0;
     uint32_t perslab = 0;
-    void* free_head = nullptr;  // chunks returned by free(), linked through their first word
-    uint64_t free_count = 0;
     char* end_page = nullptr;  // the newest page is carved lazily from here
     uint32_t end_page_free = 0;
     uint64_t pages = 0;
-    uint64_t used = 0;
+    std::array<FreeList, kFreeShards> free;
+    uint64_t free_count() const;
+    int64_t used() const;
   };
+  static uint32_t thread_shard();
   void* alloc_in(uint8_t id, bool new_page);
   bool grab_page(Class& c, uint8_t id);         // called with c.mu held
   bool grab_page_locked(Class& c, uint8_t id);  // and pages_mu_
@@ -110,7 +125,7 @@ class SlabAllocator {
   std::size_t page_index(const void* p) const {
     return static_cast<std::size_t>(static_cast<const char*>(p) - base_) / page_size_;
   }
-  // With class id's mutex held.
+  // With a free list of class id locked.
   bool in_moving_page(uint8_t id, const void* p) const {
     if (move_src_.load(std::memory_order_relaxed) != id) return false;
     const char* page = move_page_.load(std::memory_order_relaxed);
@@ -138,10 +153,11 @@ class SlabAllocator {
   std::atomic<uint64_t> malloced_{0};
   std::atomic<uint64_t> malloc_fails_{0};
 
-  // The page being emptied by a move; guarded by the source class's mutex.
+  // The page being emptied by a move: set under the source class's mutex before its free
+  // lists are swept, so a free() either sees it or frees before the sweep.
   std::atomic<char*> move_page_{nullptr};
   std::atomic<uint8_t> move_src_{0};
-  uint64_t move_parked_ = 0;  // chunks of move_page_ known free
+  std::atomic<uint64_t> move_parked_{0};  // chunks of move_page_ known free
   std::atomic<uint64_t> inline_reclaimed_{0};
 };
 

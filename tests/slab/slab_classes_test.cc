@@ -1,6 +1,7 @@
 // tests/slab/slab_classes_test.cc — slab class sizing (-f, -n, -I) and the allocator on its own.
 #include <catch2/catch.hpp>
 #include <cmath>
+#include <thread>
 #include <vector>
 
 #include "slab/slab_allocator.h"
@@ -160,4 +161,33 @@ TEST_CASE("slab stats report chunk usage", "[slab][classes][stats]") {
   CHECK(slabs[0].used_chunks == 2);
   CHECK(slabs[0].chunks_per_page == (1u << 20) / slabs[0].chunk_size);
   CHECK(slabs[0].free_chunks == slabs[0].total_chunks - 2);
+}
+
+TEST_CASE("chunks freed by other threads are reused before the limit is reached",
+          "[slab][classes][concurrency]") {
+  // Each thread frees into its own free list; an allocating thread must find chunks on the
+  // others' lists rather than fail at the limit.
+  CacheConfig config = small_config();
+  config.memory_limit = 1u << 20;
+  SlabAllocator a(config, 51);
+  const uint32_t perslab = (1u << 20) / a.chunk_size(1);
+  std::vector<void*> chunks;
+  while (void* p = a.alloc(1)) chunks.push_back(p);
+  REQUIRE(chunks.size() == perslab);
+  std::vector<std::thread> freers;
+  const std::size_t per_thread = chunks.size() / 4;
+  for (std::size_t t = 0; t < 4; ++t) {
+    freers.emplace_back([&a, &chunks, t, per_thread] {
+      for (std::size_t i = t * per_thread; i < (t + 1) * per_thread; ++i) a.free(1, chunks[i]);
+    });
+  }
+  for (auto& th : freers) th.join();
+  const std::size_t freed = 4 * per_thread;
+  CHECK(a.class_stats(1).used_chunks == perslab - freed);
+  CHECK(a.class_stats(1).free_chunks == freed);
+  std::size_t again = 0;
+  while (a.alloc(1) != nullptr) ++again;
+  CHECK(again == freed);
+  CHECK(a.total_malloced() == 1u << 20);
+  CHECK(a.class_stats(1).used_chunks == perslab);
 }
