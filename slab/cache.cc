@@ -101,7 +101,7 @@ struct Cache::Impl {
   std::atomic<RelTime> oldest_live{0};
   std::atomic<uint64_t> oldest_cas{0};
 
-  // Sharded by key hash: every store and delete changes them (see sharded_counter.h).
+  // Sharded by thread: every store and delete changes them (see sharded_counter.h).
   ShardedCounter curr_items;
   ShardedCounter total_items;
   ShardedCounter bytes;
@@ -170,9 +170,9 @@ struct Cache::Impl {
     it->iflags.fetch_or(kItemLinked, std::memory_order_release);
     table.insert(it, hv);
     lru.link(it, clock.now());
-    curr_items.add(hv, 1);
-    total_items.add(hv, 1);
-    bytes.add(hv, it->total_size());
+    curr_items.add(1);
+    total_items.add(1);
+    bytes.add(it->total_size());
     sizes_count(it, true);
   }
 
@@ -185,8 +185,8 @@ struct Cache::Impl {
     } else {
       lru.unlink(it);
     }
-    curr_items.sub(hv, 1);
-    bytes.sub(hv, it->total_size());
+    curr_items.sub(1);
+    bytes.sub(it->total_size());
     sizes_count(it, false);
     release(it);
   }
@@ -320,66 +320,103 @@ struct Cache::Impl {
   }
 
   // Frees one chunk of class id from its LRU tails (COLD first, then HOT, WARM, TEMP); false
-  // if none could be freed. Active items met at COLD's tail move to WARM instead.
+  // if none could be freed. Active items met at COLD's tail move to WARM instead. Within a
+  // segment the shard whose tail is oldest (last access, then CAS: link order) goes first, so
+  // the class still evicts in LRU order as one list would; the others follow from a rotating
+  // start when that one has nothing to give (pinned tails, busy stripes).
   bool evict_one(uint8_t id) {
-    Lru::List& list = lru.list(id);
+    static thread_local uint32_t next_shard = 0;
+    const uint32_t first = next_shard++;
+    for (const LruSegment seg : {kCold, kHot, kWarm, kTemp}) {
+      const uint32_t oldest = oldest_tail_shard(id, seg);  // kLruShards: none seen
+      if (oldest != kLruShards && evict_from(lru.list(id, oldest), seg)) return true;
+      for (uint32_t i = 0; i < kLruShards; ++i) {
+        const uint32_t shard = (first + i) & (kLruShards - 1);
+        if (shard != oldest && evict_from(lru.list(id, shard), seg)) return true;
+      }
+    }
+    return false;
+  }
+
+  // The shard of class id whose segment seg has the oldest tail, or kLruShards if none has
+  // one. Busy shards are skipped rather than waited for (the rotation above still tries them).
+  uint32_t oldest_tail_shard(uint8_t id, LruSegment seg) {
+    uint32_t best = kLruShards;
+    RelTime best_time = 0;
+    uint64_t best_cas = 0;
+    for (uint32_t shard = 0; shard < kLruShards; ++shard) {
+      Lru::List& list = lru.list(id, shard);
+      std::unique_lock lock(list.mu, std::try_to_lock);
+      if (!lock.owns_lock()) continue;
+      const Item* tail = lru.item_at(list.seg[seg].tail);
+      if (tail == nullptr) continue;
+      const RelTime time = tail->time.load(std::memory_order_relaxed);
+      const uint64_t cas = tail->cas();
+      if (best == kLruShards || time < best_time || (time == best_time && cas < best_cas)) {
+        best = shard;
+        best_time = time;
+        best_cas = cas;
+      }
+    }
+    return best;
+  }
+
+  bool evict_from(Lru::List& list, LruSegment seg) {
     std::lock_guard lru_lock(list.mu);
     const RelTime now = clock.now();
-    for (const LruSegment seg : {kCold, kHot, kWarm, kTemp}) {
-      int search = kEvictSearch;
-      for (Item* it = lru.item_at(list.seg[seg].tail); it != nullptr && search-- > 0;) {
-        Item* prev = lru.item_at(it->lru_prev);
-        const uint64_t hv = hash_key(it->key());
-        std::mutex& stripe = locks.for_hash(hv);
-        if (!stripe.try_lock()) {
-          it = prev;
-          continue;
-        }
-        std::lock_guard stripe_lock(stripe, std::adopt_lock);
-        // Only the hash link holds it; pins are only added under the stripe lock we hold.
-        if (it->refcount.load(std::memory_order_acquire) != 1) {
-          it = prev;
-          continue;
-        }
-        LruCounters& c = list.counters;
-        if (is_dead(it, now)) {
-          ++c.reclaimed;
-          if (!it->is_fetched()) ++c.expired_unfetched;
-        } else if (!config.evict_to_free) {
-          it = prev;
-          continue;
-        } else if (seg != kTemp && it->is_active() && lru.policy().segmented) {
-          // Read since the maintainer last looked: spare it, as the maintainer would have
-          // (it falls behind under a burst of sets, and then eviction reaches HOT or WARM).
-          it->clear_flag(kItemActive);
-          if (seg == kWarm) {
-            ++c.moves_within_lru;
-          } else {
-            ++c.moves_to_warm;
-          }
-          lru.move_locked(list, it, kWarm);
-          it = prev;
-          continue;
-        } else {
-          ++c.evicted;
-          if (it->exptime() != 0) ++c.evicted_nonzero;
-          if (!it->is_fetched()) ++c.evicted_unfetched;
-          if (it->is_active()) ++c.evicted_active;
-          c.evicted_time = now - std::min(now, it->time.load(std::memory_order_relaxed));
-          if (config.on_evict != nullptr) {
-            const RelTime exptime = it->exptime();
-            config.on_evict(
-                config.on_evict_context,
-                CacheConfig::EvictedItem{it->key(), it->is_fetched(),
-                                         exptime == 0 ? -1 : static_cast<int64_t>(exptime) - now,
-                                         static_cast<int64_t>(c.evicted_time), slabs.class_of(it),
-                                         it->nbytes()});
-          }
-        }
-        ++c.direct_reclaims;
-        unlink(it, hv, &list);
-        return true;
+    int search = kEvictSearch;
+    for (Item* it = lru.item_at(list.seg[seg].tail); it != nullptr && search-- > 0;) {
+      Item* prev = lru.item_at(it->lru_prev);
+      const uint64_t hv = hash_key(it->key());
+      std::mutex& stripe = locks.for_hash(hv);
+      if (!stripe.try_lock()) {
+        it = prev;
+        continue;
       }
+      std::lock_guard stripe_lock(stripe, std::adopt_lock);
+      // Only the hash link holds it; pins are only added under the stripe lock we hold.
+      if (it->refcount.load(std::memory_order_acquire) != 1) {
+        it = prev;
+        continue;
+      }
+      LruCounters& c = list.counters;
+      if (is_dead(it, now)) {
+        ++c.reclaimed;
+        if (!it->is_fetched()) ++c.expired_unfetched;
+      } else if (!config.evict_to_free) {
+        it = prev;
+        continue;
+      } else if (seg != kTemp && it->is_active() && lru.policy().segmented) {
+        // Read since the maintainer last looked: spare it, as the maintainer would have
+        // (it falls behind under a burst of sets, and then eviction reaches HOT or WARM).
+        it->clear_flag(kItemActive);
+        if (seg == kWarm) {
+          ++c.moves_within_lru;
+        } else {
+          ++c.moves_to_warm;
+        }
+        lru.move_locked(list, it, kWarm);
+        it = prev;
+        continue;
+      } else {
+        ++c.evicted;
+        if (it->exptime() != 0) ++c.evicted_nonzero;
+        if (!it->is_fetched()) ++c.evicted_unfetched;
+        if (it->is_active()) ++c.evicted_active;
+        c.evicted_time = now - std::min(now, it->time.load(std::memory_order_relaxed));
+        if (config.on_evict != nullptr) {
+          const RelTime exptime = it->exptime();
+          config.on_evict(
+              config.on_evict_context,
+              CacheConfig::EvictedItem{it->key(), it->is_fetched(),
+                                       exptime == 0 ? -1 : static_cast<int64_t>(exptime) - now,
+                                       static_cast<int64_t>(c.evicted_time), slabs.class_of(it),
+                                       it->nbytes()});
+        }
+      }
+      ++c.direct_reclaims;
+      unlink(it, hv, &list);
+      return true;
     }
     return false;
   }
@@ -394,7 +431,7 @@ struct Cache::Impl {
     }
     if (chunk == nullptr) chunk = slabs.alloc(id);  // an eviction may have freed one last round
     if (chunk == nullptr) {
-      Lru::List& list = lru.list(id);
+      Lru::List& list = lru.list(id, 0);  // stats add up the shards
       std::lock_guard lock(list.mu);
       ++list.counters.outofmemory;
     }
@@ -699,8 +736,8 @@ struct Cache::Impl {
       }
       it->chunk_head()->next = 0;  // the chain is fresh's now: freeing `it` must not free it
     }
-    {
-      Lru::List& list = lru.list(src);
+    if (lru.shard_of(fresh) == lru.shard_of(it)) {
+      Lru::List& list = lru.list_of(it);
       std::lock_guard lock(list.mu);
       // Links and segment as they are now: neighbours may have moved since the copy.
       fresh->lru_prev = it->lru_prev;
@@ -717,6 +754,20 @@ struct Cache::Impl {
       } else {
         seg.tail = fresh_ref;
       }
+    } else {
+      // The copy belongs to another shard's list: it goes to the head of the same segment
+      // there (one list's mutex at a time; with the stripe lock held nobody else unlinks it).
+      LruSegment segment;
+      {
+        Lru::List& from = lru.list_of(it);
+        std::lock_guard lock(from.mu);
+        segment = static_cast<LruSegment>(it->segment());
+        fresh->iflags.store(it->bits(), std::memory_order_relaxed);
+        lru.unlink_locked(from, it);
+      }
+      Lru::List& to = lru.list_of(fresh);
+      std::lock_guard lock(to.mu);
+      lru.link_locked(to, fresh, segment);
     }
     table.remove(it, hv);
     table.insert(fresh, hv);
@@ -1032,21 +1083,42 @@ std::vector<ItemClassStats> Cache::item_stats() const {
     return it == nullptr ? 0 : now - std::min(now, it->time.load(std::memory_order_relaxed));
   };
   for (uint32_t id = 1; id <= d.slabs.class_count(); ++id) {
-    Lru::List& l = impl_->lru.list(static_cast<uint8_t>(id));
-    std::lock_guard lock(l.mu);
-    const LruCounters& c = l.counters;
-    if (l.count() == 0 && c.evicted == 0 && c.reclaimed == 0 && c.outofmemory == 0) continue;
+    // The class's shards added up; ages are those of the oldest tail among them.
     ItemClassStats s;
     s.id = id;
-    s.number = l.count();
-    s.number_hot = l.seg[kHot].count;
-    s.number_warm = l.seg[kWarm].count;
-    s.number_cold = l.seg[kCold].count;
-    s.number_temp = l.seg[kTemp].count;
-    s.age_hot = age_of(l.seg[kHot].tail);
-    s.age_warm = age_of(l.seg[kWarm].tail);
-    s.age = age_of(l.seg[kCold].tail);
-    s.mem_requested = l.bytes();
+    LruCounters c;
+    for (uint32_t shard = 0; shard < kLruShards; ++shard) {
+      Lru::List& l = impl_->lru.list(static_cast<uint8_t>(id), shard);
+      std::lock_guard lock(l.mu);
+      s.number += l.count();
+      s.number_hot += l.seg[kHot].count;
+      s.number_warm += l.seg[kWarm].count;
+      s.number_cold += l.seg[kCold].count;
+      s.number_temp += l.seg[kTemp].count;
+      s.age_hot = std::max(s.age_hot, age_of(l.seg[kHot].tail));
+      s.age_warm = std::max(s.age_warm, age_of(l.seg[kWarm].tail));
+      s.age = std::max(s.age, age_of(l.seg[kCold].tail));
+      s.mem_requested += l.bytes();
+      const LruCounters& lc = l.counters;
+      c.evicted += lc.evicted;
+      c.evicted_nonzero += lc.evicted_nonzero;
+      c.evicted_time = std::max(c.evicted_time, lc.evicted_time);
+      c.outofmemory += lc.outofmemory;
+      c.reclaimed += lc.reclaimed;
+      c.expired_unfetched += lc.expired_unfetched;
+      c.evicted_unfetched += lc.evicted_unfetched;
+      c.evicted_active += lc.evicted_active;
+      c.moves_to_cold += lc.moves_to_cold;
+      c.moves_to_warm += lc.moves_to_warm;
+      c.moves_within_lru += lc.moves_within_lru;
+      c.direct_reclaims += lc.direct_reclaims;
+    }
+    if (s.number == 0 && c.evicted == 0 && c.reclaimed == 0 && c.outofmemory == 0) continue;
+    const auto cls = static_cast<uint8_t>(id);
+    s.hits_to_hot = d.lru.hits(cls, kHot);
+    s.hits_to_warm = d.lru.hits(cls, kWarm);
+    s.hits_to_cold = d.lru.hits(cls, kCold);
+    s.hits_to_temp = d.lru.hits(cls, kTemp);
     s.evicted = c.evicted;
     s.evicted_nonzero = c.evicted_nonzero;
     s.evicted_time = c.evicted_time;
@@ -1061,10 +1133,6 @@ std::vector<ItemClassStats> Cache::item_stats() const {
     s.moves_to_warm = c.moves_to_warm;
     s.moves_within_lru = c.moves_within_lru;
     s.direct_reclaims = c.direct_reclaims;
-    s.hits_to_hot = l.hits[kHot].load(std::memory_order_relaxed);
-    s.hits_to_warm = l.hits[kWarm].load(std::memory_order_relaxed);
-    s.hits_to_cold = l.hits[kCold].load(std::memory_order_relaxed);
-    s.hits_to_temp = l.hits[kTemp].load(std::memory_order_relaxed);
     out.push_back(s);
   }
   return out;
@@ -1243,16 +1311,22 @@ void Cache::run_slab_rebalancer_once() {
   std::array<RelTime, kMaxSlabClasses + 1> age{};
   const uint32_t classes = d.slabs.class_count();
   for (uint32_t id = 1; id <= classes; ++id) {
-    Lru::List& l = d.lru.list(static_cast<uint8_t>(id));
-    std::lock_guard llock(l.mu);
-    // Evictions, and stores refused because the class has no page at all.
-    const uint64_t pressure = l.counters.evicted + l.counters.outofmemory;
+    // Evictions, and stores refused because the class has no page at all; the age of the
+    // oldest tail over the class's shards.
+    uint64_t pressure = 0;
+    for (uint32_t shard = 0; shard < kLruShards; ++shard) {
+      Lru::List& l = d.lru.list(static_cast<uint8_t>(id), shard);
+      std::lock_guard llock(l.mu);
+      pressure += l.counters.evicted + l.counters.outofmemory;
+      const Item* tail = d.lru.item_at(l.seg[kCold].tail);
+      if (tail == nullptr) tail = d.lru.item_at(l.seg[kWarm].tail);
+      if (tail == nullptr) tail = d.lru.item_at(l.seg[kHot].tail);
+      if (tail != nullptr) {
+        age[id] = std::max(age[id], now - std::min(now, tail->time.load(std::memory_order_relaxed)));
+      }
+    }
     delta[id] = pressure - d.engine.last_evicted[id];
     d.engine.last_evicted[id] = pressure;
-    const Item* tail = d.lru.item_at(l.seg[kCold].tail);
-    if (tail == nullptr) tail = d.lru.item_at(l.seg[kWarm].tail);
-    if (tail == nullptr) tail = d.lru.item_at(l.seg[kHot].tail);
-    age[id] = tail == nullptr ? 0 : now - std::min(now, tail->time.load(std::memory_order_relaxed));
     if (delta[id] > dst_evicted) {
       dst_evicted = delta[id];
       dst = static_cast<int>(id);

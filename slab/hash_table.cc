@@ -8,6 +8,7 @@ namespace kioku::slab {
 namespace {
 
 constexpr uint32_t kMaxHashPower = 32;
+constexpr uint32_t kGrowCheckEvery = 64;  // inserts per thread between load-factor checks
 
 constexpr uint64_t fmix64(uint64_t k) {
   k ^= k >> 33;
@@ -90,15 +91,14 @@ void HashTable::insert(Item* item, uint64_t hv) {
   ItemRefId* head = bucket(hv);
   item->h_next = *head;
   *head = slabs_.ref_of(item);
-  items_.add(hv, 1);
+  items_.add(1);
+  // Grow at a load factor of 1.5, as memcached does. Summing every shard costs a cache miss
+  // per shard, so each thread looks once per kGrowCheckEvery of its inserts (the table may
+  // run that many items per thread past the threshold; the expansion thread checks again).
+  static thread_local uint32_t inserts = 0;
+  if (++inserts % kGrowCheckEvery != 0) return;
   const uint32_t power = hashpower_.load(std::memory_order_relaxed);
-  // Grow at a load factor of 1.5, as memcached does. Hashes are uniform, so this shard's
-  // count times the shard count estimates the total without summing every shard per insert;
-  // the expansion thread checks the exact sum.
-  const int64_t estimate =
-      static_cast<int64_t>(items_.shard(hv)) * static_cast<int64_t>(ShardedCounter::kShards);
-  if (estimate > static_cast<int64_t>((uint64_t{3} << power) / 2) && power < kMaxHashPower &&
-      !expanding()) {
+  if (items_.sum() > (uint64_t{3} << power) / 2 && power < kMaxHashPower && !expanding()) {
     {
       std::lock_guard lock(thread_mu_);
       want_expand_ = true;
@@ -113,7 +113,7 @@ void HashTable::remove(Item* item, uint64_t hv) {
     if (*link == ref) {
       *link = item->h_next;
       item->h_next = 0;
-      items_.sub(hv, 1);
+      items_.sub(1);
       return;
     }
   }

@@ -5,6 +5,18 @@
 
 namespace kioku::slab {
 
+uint32_t Lru::hit_slot() {
+  static std::atomic<uint32_t> next{0};
+  thread_local const uint32_t slot = next.fetch_add(1, std::memory_order_relaxed) % kHitSlots;
+  return slot;
+}
+
+uint64_t Lru::hits(uint8_t id, LruSegment s) const {
+  uint64_t n = 0;
+  for (const HitCounts& h : hits_[id]) n += h.seg[s].load(std::memory_order_relaxed);
+  return n;
+}
+
 void Lru::link_locked(List& list, Item* item, LruSegment s) {
   Segment& seg = list.seg[s];
   const ItemRefId ref = slabs_.ref_of(item);
@@ -31,7 +43,7 @@ void Lru::unlink_locked(List& list, Item* item) {
 }
 
 void Lru::link(Item* item, RelTime now) {
-  List& l = lists_[slabs_.class_of(item)];
+  List& l = list_of(item);
   LruSegment s = kCold;
   if (policy_.segmented) {
     s = kHot;
@@ -45,7 +57,7 @@ void Lru::link(Item* item, RelTime now) {
 }
 
 void Lru::unlink(Item* item) {
-  List& l = lists_[slabs_.class_of(item)];
+  List& l = list_of(item);
   std::lock_guard lock(l.mu);
   unlink_locked(l, item);
 }
@@ -54,7 +66,7 @@ void Lru::touch(Item* item, RelTime now, bool try_only) {
   if (policy_.segmented) {
     // memcached's do_item_bump: the first read only marks "fetched", a second one "active".
     const uint8_t seg = item->segment();
-    lists_[slabs_.class_of(item)].hits[seg].fetch_add(1, std::memory_order_relaxed);
+    hits_[slabs_.class_of(item)][hit_slot()].seg[seg].fetch_add(1, std::memory_order_relaxed);
     if (!item->is_fetched()) {
       item->set_flag(kItemFetched);
     } else if (!item->is_active()) {
@@ -66,7 +78,7 @@ void Lru::touch(Item* item, RelTime now, bool try_only) {
   }
   item->set_flag(kItemFetched);
   if (now <= item->time.load(std::memory_order_relaxed) + kItemUpdateInterval) return;
-  List& l = lists_[slabs_.class_of(item)];
+  List& l = list_of(item);
   std::unique_lock lock(l.mu, std::defer_lock);
   if (try_only) {
     if (!lock.try_lock()) return;
@@ -80,7 +92,12 @@ void Lru::touch(Item* item, RelTime now, bool try_only) {
 
 int Lru::juggle(uint8_t id, RelTime now, int budget) {
   if (!policy_.segmented) return 0;
-  List& l = lists_[id];
+  int moves = 0;
+  for (List& l : lists_[id]) moves += juggle_list(l, now, budget);
+  return moves;
+}
+
+int Lru::juggle_list(List& l, RelTime now, int budget) {
   std::lock_guard lock(l.mu);
   int moves = 0;
   const uint64_t total = l.bytes() - l.seg[kTemp].bytes;

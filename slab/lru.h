@@ -13,11 +13,19 @@
 // (re-queueing active ones), and promotes active items found at COLD's tail to WARM.
 // Eviction takes COLD's tail. One-hit wonders therefore never push re-read items out.
 // With the maintainer off, every item lives in COLD and gets bump it (the classic LRU).
+//
+// Why shards: each class has kLruShards independent lists, and an item's list is picked by a
+// hash of its chunk reference. Every store links its new item and unlinks the one it replaces,
+// and each of those touches neighbours that are cache misses while the list's mutex is held;
+// with one list per class (as memcached has) that mutex caps set throughput at about one
+// core's worth however many workers run. Eviction takes the tail of one shard at a time, which
+// with items spread at random over shards is as old, within noise, as a single list's tail.
 #pragma once
 
 #include <array>
 #include <atomic>
 #include <cstdint>
+#include <memory>
 #include <mutex>
 
 #include "slab/item.h"
@@ -27,6 +35,9 @@ namespace kioku::slab {
 
 // memcached's ITEM_UPDATE_INTERVAL: an item is moved to the head at most once a minute.
 inline constexpr RelTime kItemUpdateInterval = 60;
+
+inline constexpr uint32_t kLruShardBits = 3;
+inline constexpr uint32_t kLruShards = 1u << kLruShardBits;
 
 enum LruSegment : uint8_t { kHot = 0, kWarm = 1, kCold = 2, kTemp = 3 };
 inline constexpr int kLruSegments = 4;
@@ -69,15 +80,19 @@ class Lru {
     std::mutex mu;
     std::array<Segment, kLruSegments> seg;
     LruCounters counters;
-    // Hits by the segment the item was in; bumped by gets without the mutex.
-    std::array<std::atomic<uint64_t>, kLruSegments> hits{};
     uint64_t count() const { return seg[0].count + seg[1].count + seg[2].count + seg[3].count; }
     uint64_t bytes() const { return seg[0].bytes + seg[1].bytes + seg[2].bytes + seg[3].bytes; }
   };
 
   Lru(const SlabAllocator& slabs, const LruPolicy& policy) : slabs_(slabs), policy_(policy) {}
 
-  List& list(uint8_t id) { return lists_[id]; }
+  // An item's list: fixed while it is linked (the slab mover, which gives an item a new chunk,
+  // relinks it by its new reference).
+  uint32_t shard_of(const Item* item) const {
+    return (slabs_.ref_of(item) * 2654435761u) >> (32 - kLruShardBits);
+  }
+  List& list(uint8_t id, uint32_t shard) { return lists_[id][shard]; }
+  List& list_of(const Item* item) { return lists_[slabs_.class_of(item)][shard_of(item)]; }
   const LruPolicy& policy() const { return policy_; }
   const SlabAllocator& slabs() const { return slabs_; }
   Item* item_at(ItemRefId ref) const { return slabs_.item_at(ref); }
@@ -98,14 +113,29 @@ class Lru {
   // try_only gives up rather than wait for the mutex.
   void touch(Item* item, RelTime now, bool try_only);
 
+  // Hits on class id's items while they were in segment s ("stats items" hits_to_*).
+  uint64_t hits(uint8_t id, LruSegment s) const;
+
   // The maintainer's pass over one class: demotes HOT / WARM tails, re-queues active items
-  // and promotes active COLD tails, looking at most budget items. Returns moves made.
+  // and promotes active COLD tails, looking at most budget items per shard. Returns moves made.
   int juggle(uint8_t id, RelTime now, int budget);
 
  private:
+  int juggle_list(List& l, RelTime now, int budget);
+
   const SlabAllocator& slabs_;
   LruPolicy policy_;
-  std::array<List, kMaxSlabClasses + 1> lists_;
+  std::array<std::array<List, kLruShards>, kMaxSlabClasses + 1> lists_;
+  // Hits by class and segment, bumped by every get without a lock: one cache line per class
+  // and thread slot (threads numbered on first use), so gets on different workers never
+  // write the same line.
+  static constexpr uint32_t kHitSlots = 16;
+  struct alignas(64) HitCounts {
+    std::array<std::atomic<uint64_t>, kLruSegments> seg{};
+  };
+  static uint32_t hit_slot();
+  std::unique_ptr<std::array<HitCounts, kHitSlots>[]> hits_ =
+      std::make_unique<std::array<HitCounts, kHitSlots>[]>(kMaxSlabClasses + 1);
 };
 
 }  // namespace kioku::slab

@@ -1,10 +1,11 @@
 // slab/sharded_counter.h — a counter split over cache-line-sized shards, summed on read.
 //
 // Owns: nothing but the shards. Why: item and byte counts change on every store and delete;
-// one atomic shared by all worker threads would bounce its cache line between cores. Callers
-// pick the shard from the key's hash, so threads that already share a stripe lock share a
-// shard and the others do not. Must not: be used where an exact read-modify-write is needed
-// (reads are a sum of relaxed loads, exact only when writers are quiet).
+// one atomic shared by all worker threads would bounce its cache line between cores. Each
+// thread adds to its own shard (threads are numbered on first use, modulo kShards), so with
+// up to kShards threads no two write the same line. Must not: be used where an exact
+// read-modify-write is needed (reads are a sum of relaxed loads, exact only when writers are
+// quiet).
 #pragma once
 
 #include <array>
@@ -18,15 +19,11 @@ class ShardedCounter {
  public:
   static constexpr std::size_t kShards = 64;
 
-  void add(uint64_t shard, uint64_t delta) {
-    shards_[shard % kShards].value.fetch_add(delta, std::memory_order_relaxed);
+  void add(uint64_t delta) {
+    shards_[thread_slot()].value.fetch_add(delta, std::memory_order_relaxed);
   }
-  void sub(uint64_t shard, uint64_t delta) {
-    shards_[shard % kShards].value.fetch_sub(delta, std::memory_order_relaxed);
-  }
-  // One shard's value (may be "negative", i.e. wrapped, when its adds and subs differ).
-  uint64_t shard(uint64_t shard) const {
-    return shards_[shard % kShards].value.load(std::memory_order_relaxed);
+  void sub(uint64_t delta) {
+    shards_[thread_slot()].value.fetch_sub(delta, std::memory_order_relaxed);
   }
   uint64_t sum() const {
     uint64_t total = 0;  // modular: per-shard wraps cancel out
@@ -35,6 +32,11 @@ class ShardedCounter {
   }
 
  private:
+  static std::size_t thread_slot() {
+    static std::atomic<std::size_t> next{0};
+    thread_local const std::size_t slot = next.fetch_add(1, std::memory_order_relaxed) % kShards;
+    return slot;
+  }
   struct alignas(64) Slot {
     std::atomic<uint64_t> value{0};
   };
