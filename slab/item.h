@@ -17,7 +17,7 @@
 //
 //   offset  size  field
 //   ------  ----  ---------------------------------------------------------------
-//        0     4  lru_prev    LRU links (guarded by the class's LRU mutex); lru_prev+lru_next
+//        0     4  lru_prev    LRU links (guarded by its LRU list's mutex); lru_prev+lru_next
 //        4     4  lru_next    also hold the free-list link while the chunk is free
 //        8     4  h_next      hash chain link (guarded by the key's stripe lock)
 //       12     4  time        atomic: last access (RelTime)
