@@ -351,7 +351,15 @@ struct Cache::Impl {
       const Item* tail = lru.item_at(list.seg[seg].tail);
       if (tail == nullptr) continue;
       const RelTime time = tail->time.load(std::memory_order_relaxed);
-      const uint64_t cas = tail->cas();
+      if (best != kLruShards && time > best_time) continue;
+      // The CAS of a linked item may be rewritten in place under its stripe lock (incr, meta
+      // invalidation): read it under that lock, or let the item lose a tie.
+      uint64_t cas = UINT64_MAX;
+      std::mutex& stripe = locks.for_hash(hash_key(tail->key()));
+      if (stripe.try_lock()) {
+        cas = tail->cas();
+        stripe.unlock();
+      }
       if (best == kLruShards || time < best_time || (time == best_time && cas < best_cas)) {
         best = shard;
         best_time = time;

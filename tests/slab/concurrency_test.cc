@@ -180,3 +180,42 @@ TEST_CASE("append, incr and touch race on the same keys without losing updates",
   CHECK(value_of(cache, "log")->size() == kThreads / 2 * kOps);
   CHECK(std::stoull(*value_of(cache, "n")) == kThreads / 2 * kOps);
 }
+
+TEST_CASE("eviction picks among LRU lists while incr rewrites values and CAS in place",
+          "[slab][concurrency][delta][eviction]") {
+  // One page: the churn evicts all the time, and the eviction path compares the tails of the
+  // class's LRU lists (time, then CAS) while incr rewrites a counter's CAS in place.
+  CacheConfig config = small_config();
+  config.memory_limit = 1u << 20;
+  Cache cache(config);
+  cache.tick(kStart);
+  std::atomic<bool> done{false};
+  std::atomic<int> bad{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 3; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 20000; ++i) {
+        const std::string key = numbered("n", static_cast<uint64_t>((i + t) % 16));
+        const DeltaResult r = cache.delta(key, true, 1, nullptr);
+        if (r.status == DeltaStatus::kNotFound) {
+          cache.store(StoreMode::kAdd, key, 0, 0, "1000");
+        } else if (r.status != DeltaStatus::kOk) {
+          bad.fetch_add(1);
+        }
+      }
+    });
+  }
+  for (int t = 0; t < 3; ++t) {
+    threads.emplace_back([&, t] {
+      for (uint64_t i = 0; !done.load(std::memory_order_relaxed); ++i) {
+        cache.store(StoreMode::kSet, numbered("churn", i * 3 + static_cast<uint64_t>(t)), 0, 0,
+                    "1234");
+      }
+    });
+  }
+  for (int t = 0; t < 3; ++t) threads[static_cast<std::size_t>(t)].join();
+  done = true;
+  for (std::size_t t = 3; t < threads.size(); ++t) threads[t].join();
+  CHECK(bad.load() == 0);
+  CHECK(cache.stats().evictions > 0);
+}
