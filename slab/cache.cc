@@ -1107,19 +1107,7 @@ std::vector<ItemClassStats> Cache::item_stats() const {
       s.age_warm = std::max(s.age_warm, age_of(l.seg[kWarm].tail));
       s.age = std::max(s.age, age_of(l.seg[kCold].tail));
       s.mem_requested += l.bytes();
-      const LruCounters& lc = l.counters;
-      c.evicted += lc.evicted;
-      c.evicted_nonzero += lc.evicted_nonzero;
-      c.evicted_time = std::max(c.evicted_time, lc.evicted_time);
-      c.outofmemory += lc.outofmemory;
-      c.reclaimed += lc.reclaimed;
-      c.expired_unfetched += lc.expired_unfetched;
-      c.evicted_unfetched += lc.evicted_unfetched;
-      c.evicted_active += lc.evicted_active;
-      c.moves_to_cold += lc.moves_to_cold;
-      c.moves_to_warm += lc.moves_to_warm;
-      c.moves_within_lru += lc.moves_within_lru;
-      c.direct_reclaims += lc.direct_reclaims;
+      c += l.counters;
     }
     if (s.number == 0 && c.evicted == 0 && c.reclaimed == 0 && c.outofmemory == 0) continue;
     const auto cls = static_cast<uint8_t>(id);

@@ -56,6 +56,25 @@ struct LruCounters {
   uint64_t moves_within_lru = 0;
   uint64_t direct_reclaims = 0;
   uint64_t crawler_reclaimed = 0;
+
+  // Adds another list's counters: counts add up, evicted_time (the age of the last item
+  // evicted) keeps the larger.
+  LruCounters& operator+=(const LruCounters& o) {
+    evicted += o.evicted;
+    evicted_nonzero += o.evicted_nonzero;
+    evicted_time = evicted_time > o.evicted_time ? evicted_time : o.evicted_time;
+    evicted_unfetched += o.evicted_unfetched;
+    evicted_active += o.evicted_active;
+    outofmemory += o.outofmemory;
+    reclaimed += o.reclaimed;
+    expired_unfetched += o.expired_unfetched;
+    moves_to_cold += o.moves_to_cold;
+    moves_to_warm += o.moves_to_warm;
+    moves_within_lru += o.moves_within_lru;
+    direct_reclaims += o.direct_reclaims;
+    crawler_reclaimed += o.crawler_reclaimed;
+    return *this;
+  }
 };
 
 struct LruPolicy {
