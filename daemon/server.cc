@@ -335,11 +335,12 @@ void Server::accept_from(int listen_fd) {
       return;
     }
     if (curr_connections_.load(std::memory_order_relaxed) >= settings_.max_connections) {
-      // memcached's maxconns_fast behaviour: tell the client and hang up at once.
+      // memcached's maxconns_fast behaviour: tell the client and hang up at once. Counted
+      // first: a client that saw the reply may ask another connection for the stats at once.
+      rejected_connections_.fetch_add(1, std::memory_order_relaxed);
       static constexpr std::string_view kBusy = protocol::kTooManyConnections;
       [[maybe_unused]] ssize_t n = ::send(fd, kBusy.data(), kBusy.size(), MSG_NOSIGNAL);
       ::close(fd);
-      rejected_connections_.fetch_add(1, std::memory_order_relaxed);
       continue;
     }
     if (peer.ss_family != AF_UNIX) {
