@@ -306,9 +306,11 @@ def test_connections_dropped_mid_value():
         assert_serves(srv, "midvalue")
         assert_rss_within(srv, base, 96, "dropped mid-value")
         if CHECK_RSS:
-            # A leak would add ~100 MB a round (200 x 500 KB); up to one round's worth of freed
-            # buffers may sit in the allocator's per-thread caches of the other worker.
-            assert after_round[2] - after_round[0] < 64 << 20, "RSS grows: %r" % after_round
+            # A leak would add ~100 MB every round (200 x 500 KB). Up to a round's worth of freed
+            # buffers may stay cached by the allocator for the other worker, and whether that
+            # shows after the first round or the second depends on timing (seen in CI: 12 MB,
+            # then 85, then 85), so the last round is compared with the one before it.
+            assert after_round[2] - after_round[1] < 64 << 20, "RSS grows: %r" % after_round
 
 
 def test_many_large_values_in_flight_are_bounded():
