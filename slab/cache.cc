@@ -431,14 +431,15 @@ struct Cache::Impl {
 
   // A chunk of class id, evicting from its LRU as needed; nullptr (counted as outofmemory)
   // when nothing could be freed.
-  void* alloc_chunk(uint8_t id) {
+  // count_oom false: the caller has a fallback, so a failure here is not (yet) outofmemory.
+  void* alloc_chunk(uint8_t id, bool count_oom = true) {
     void* chunk = nullptr;
     for (int tries = 0; tries < kAllocTries && chunk == nullptr; ++tries) {
       chunk = slabs.alloc(id);
       if (chunk == nullptr && !evict_one(id)) break;
     }
     if (chunk == nullptr) chunk = slabs.alloc(id);  // an eviction may have freed one last round
-    if (chunk == nullptr) {
+    if (chunk == nullptr && count_oom) {
       Lru::List& list = lru.list(id, 0);  // stats add up the shards
       std::lock_guard lock(list.mu);
       ++list.counters.outofmemory;
@@ -513,7 +514,14 @@ struct Cache::Impl {
     for (std::size_t left = nbytes - head->first; left > 0;) {
       const std::size_t want =
           std::min<std::size_t>(left + kItemFixedHeader, slabs.largest_chunk());
-      void* raw = alloc_chunk(slabs.class_for(want));
+      // The tail goes in the smallest class that holds it. That class's pages may hold only
+      // tails of chunked items, which are in no LRU, so evicting there can free nothing; as
+      // memcached does, fall back to a full-size chunk, whose class evicts whole chunked items
+      // (and so frees their tails for later stores).
+      const uint8_t fit = slabs.class_for(want);
+      const auto largest = static_cast<uint8_t>(slabs.class_count());
+      void* raw = alloc_chunk(fit, /*count_oom=*/fit == largest);
+      if (raw == nullptr && fit != largest) raw = alloc_chunk(largest);
       if (raw == nullptr) return false;
       Item* chunk = init_chunk(raw, 0, static_cast<uint32_t>(want - kItemFixedHeader), owner);
       *link = slabs.ref_of(chunk);

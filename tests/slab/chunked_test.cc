@@ -171,6 +171,36 @@ TEST_CASE("filling the cache with chunked items evicts and stays within -m", "[s
   CHECK(used <= live * (n / (kChunkMax - 24) + 2));
 }
 
+TEST_CASE("a chunked item's tail falls back to a full-size chunk when its class has none",
+          "[slab][chunked]") {
+  // The largest class full of 500 KB items (not chunked), then 600 KB items (a full chunk plus
+  // a ~76 KB tail): their heads evict 500 KB items, which free no tail, and the tail class's
+  // pages hold only tails, which no LRU lists. Once its first page is used up, the tail must
+  // come from the largest class (evicting there), as memcached does, instead of failing.
+  Cache cache(big_config(8, 1));
+  const std::size_t half = 500000;
+  const std::size_t over = 600000;
+  for (uint32_t i = 0; cache.stats().evictions == 0; ++i) {
+    REQUIRE(i < 100);
+    REQUIRE(set(cache, numbered("half", i), patterned(half, i)) == StoreResult::kStored);
+  }
+  for (uint32_t i = 0; i < 40; ++i) {
+    INFO("600 KB item " << i);
+    REQUIRE(set(cache, numbered("over", i), patterned(over, i)) == StoreResult::kStored);
+    CHECK(cache.get(numbered("over", i)).value_copy() == patterned(over, i));
+  }
+  for (const ItemClassStats& c : cache.item_stats()) CHECK(c.outofmemory == 0);
+  // Every chunk in use belongs to a live item: one per 500 KB item, two per 600 KB item.
+  uint64_t expected = 0;
+  for (uint32_t i = 0; i < 100; ++i) {
+    if (cache.get(numbered("half", i))) expected += 1;
+    if (i < 40 && cache.get(numbered("over", i))) expected += 2;
+  }
+  uint64_t used = 0;
+  for (const SlabClassStats& c : cache.slab_stats()) used += c.used_chunks;
+  CHECK(used == expected);
+}
+
 TEST_CASE("small items and chunked items evict each other under one limit", "[slab][chunked]") {
   Cache cache(big_config(16, 4));
   const std::string small(1000, 's');
