@@ -434,9 +434,12 @@ struct Cache::Impl {
   // count_oom false: the caller has a fallback, so a failure here is not (yet) outofmemory.
   void* alloc_chunk(uint8_t id, bool count_oom = true) {
     void* chunk = nullptr;
+    // Another worker may take the chunk an eviction freed before this one gets it, and
+    // evict_one() fails when every tail it looks at is pinned or its stripe is busy: both pass,
+    // so it keeps trying (as memcached does) rather than giving up on the first miss.
     for (int tries = 0; tries < kAllocTries && chunk == nullptr; ++tries) {
       chunk = slabs.alloc(id);
-      if (chunk == nullptr && !evict_one(id)) break;
+      if (chunk == nullptr) evict_one(id);
     }
     if (chunk == nullptr) chunk = slabs.alloc(id);  // an eviction may have freed one last round
     if (chunk == nullptr && count_oom) {
