@@ -3,13 +3,9 @@
 
 #include <algorithm>
 
-namespace kioku::slab {
+#include "slab/thread_slot.h"
 
-uint32_t Lru::hit_slot() {
-  static std::atomic<uint32_t> next{0};
-  thread_local const uint32_t slot = next.fetch_add(1, std::memory_order_relaxed) % kHitSlots;
-  return slot;
-}
+namespace kioku::slab {
 
 uint64_t Lru::hits(uint8_t id, LruSegment s) const {
   uint64_t n = 0;
@@ -66,7 +62,7 @@ void Lru::touch(Item* item, RelTime now, bool try_only) {
   if (policy_.segmented) {
     // memcached's do_item_bump: the first read only marks "fetched", a second one "active".
     const uint8_t seg = item->segment();
-    hits_[slabs_.class_of(item)][hit_slot()].seg[seg].fetch_add(1, std::memory_order_relaxed);
+    hits_[slabs_.class_of(item)][thread_slot() % kHitSlots].seg[seg].fetch_add(1, std::memory_order_relaxed);
     if (!item->is_fetched()) {
       item->set_flag(kItemFetched);
     } else if (!item->is_active()) {

@@ -146,13 +146,12 @@ class Lru {
   LruPolicy policy_;
   std::array<std::array<List, kLruShards>, kMaxSlabClasses + 1> lists_;
   // Hits by class and segment, bumped by every get without a lock: one cache line per class
-  // and thread slot (threads numbered on first use), so gets on different workers never
+  // and thread slot (slab/thread_slot.h), so gets on different workers never
   // write the same line.
   static constexpr uint32_t kHitSlots = 16;
   struct alignas(64) HitCounts {
     std::array<std::atomic<uint64_t>, kLruSegments> seg{};
   };
-  static uint32_t hit_slot();
   std::unique_ptr<std::array<HitCounts, kHitSlots>[]> hits_ =
       std::make_unique<std::array<HitCounts, kHitSlots>[]>(kMaxSlabClasses + 1);
 };

@@ -10,6 +10,8 @@
 #include <cstdint>
 #include <cstring>
 
+#include "slab/thread_slot.h"
+
 namespace kioku::slab {
 namespace {
 
@@ -127,11 +129,7 @@ int64_t SlabAllocator::Class::used() const {
   return n;
 }
 
-uint32_t SlabAllocator::thread_shard() {
-  static std::atomic<uint32_t> next{0};
-  thread_local const uint32_t shard = next.fetch_add(1, std::memory_order_relaxed) % kFreeShards;
-  return shard;
-}
+uint32_t SlabAllocator::thread_shard() { return thread_slot() % kFreeShards; }
 
 bool SlabAllocator::grab_page(Class& c, uint8_t id) {
   std::lock_guard lock(pages_mu_);
