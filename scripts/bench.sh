@@ -77,40 +77,11 @@ if (( EUID == 0 )); then COMMON_ARGS+=(-u nobody); fi
 # shellcheck disable=SC2206  # word splitting of SERVER_ARGS is intended
 COMMON_ARGS+=(${SERVER_ARGS:-})
 
-# free_port: sets FREE_PORT to a port nobody listens on and this script has not used yet.
-free_port() {
-  local port
-  for _ in $(seq 1 100); do
-    port=$(( 20000 + RANDOM % 20000 ))
-    if [[ " ${USED_PORTS[*]:-} " == *" $port "* ]]; then continue; fi
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-      USED_PORTS+=("$port")
-      FREE_PORT=$port
-      return
-    fi
-  done
-  die "no free port found"
-}
-
-wait_for_port() {
-  local port=$1 pid=$2
-  for _ in $(seq 1 100); do
-    kill -0 "$pid" 2>/dev/null || die "server on port $port exited at startup"
-    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then return; fi
-    sleep 0.05
-  done
-  die "server on port $port did not start listening"
-}
+# shellcheck source=scripts/bench_common.sh
+source "$ROOT/scripts/bench_common.sh"
 
 WORK=$(mktemp -d)
 chmod 755 "$WORK"  # memcached runs as nobody and reads the TLS files from here
-PIDS=()
-USED_PORTS=()
-stop_servers() {
-  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
-  PIDS=()
-}
 cleanup() {
   stop_servers
   if [[ -n ${KEEP_JSON:-} ]]; then
@@ -238,13 +209,6 @@ variant_args() {
   esac
 }
 
-# json_field FILE KEY: the first "KEY":number in the one-line report (top-level ops_per_sec,
-# then the overall latency_us block's percentiles come before the per-op blocks).
-json_field() {
-  awk -v key="\"$2\":" '{ i = index($0, key); if (i == 0) exit 1;
-    s = substr($0, i + length(key)); match(s, /^-?[0-9.eE+]+/); print substr(s, 1, RLENGTH) }' "$1"
-}
-
 median() { sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print "nan"; else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
 # stat_of PORT NAME: one value of a plain-text server's "stats".
@@ -263,9 +227,6 @@ stat_of() {
 
 rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
 
-# cpu_ticks PID: the process's user + system CPU time so far, all threads, in clock ticks.
-cpu_ticks() { awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$1/stat"; }
-CLK_TCK=$(getconf CLK_TCK)
 
 # sample_rss SERVER_INDEX WANT_CONNECTIONS BENCH_PID: once the server counts WANT connections
 # (or the run ends), let the load run half a second more and print the server's VmRSS in KiB.

@@ -43,32 +43,12 @@ for bin in "$KIOKUD" "$KIOKU_BENCH" "$MEMCACHED"; do
 done
 [[ -n $TASKSET ]] || die "taskset not found (set TASKSET)"
 
+# shellcheck source=scripts/bench_common.sh
+source "$ROOT/scripts/bench_common.sh"
 WORK=$(mktemp -d)
 chmod 755 "$WORK"
-PIDS=()
-stop_servers() {
-  local pid
-  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
-  PIDS=()
-}
 cleanup() { stop_servers; [[ -n ${KEEP_JSON:-} ]] || rm -rf "$WORK"; }
 trap cleanup EXIT
-
-NEXT_PORT=$((20000 + RANDOM % 20000))
-wait_for_port() {
-  local port=$1 pid=$2 i
-  for i in $(seq 100); do
-    kill -0 "$pid" 2>/dev/null || die "server pid $pid exited (see $WORK)"
-    (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && return 0
-    sleep 0.05
-  done
-  die "port $port did not open"
-}
-
-# cpu_ticks PID: user + system clock ticks of a process so far.
-cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
-TICKS=$(getconf CLK_TCK)
 
 workload_args() {
   case $1 in
@@ -78,10 +58,6 @@ workload_args() {
     set90-32B-p16) echo "--ratio 10:90 --value-size 32 --pipeline 16" ;;
     *) die "unknown workload '$1'" ;;
   esac
-}
-
-json_field() {  # json_field FILE EXPR: a number from kioku-bench's one-line JSON
-  python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2], {}, {"d": d}))' "$1" "$2"
 }
 
 NAMES=(kiokud memcached)
@@ -102,7 +78,8 @@ for t in $THREADS; do
   fi
   PORTS=()
   for i in 0 1; do
-    port=$NEXT_PORT; NEXT_PORT=$((NEXT_PORT + 1))
+    free_port
+    port=$FREE_PORT
     "$TASKSET" -c "$server_cpus" "${BINS[$i]}" "${args[@]}" -p "$port" >>"$WORK/${NAMES[$i]}.log" 2>&1 &
     PIDS+=($!)
     wait_for_port "$port" "$!"
@@ -125,10 +102,10 @@ for t in $THREADS; do
           -t "$load_threads" -c "$CONNECTIONS" -k "$KEYS" "${wargs[@]}" -w "$WARMUP" -D "$DURATION" >"$out"
         end=$(date +%s.%N)
         after=$(cpu_ticks "${PIDS[$i]}")
-        ops=$(json_field "$out" 'round(d["ops_per_sec"])')
-        p99=$(json_field "$out" 'd["latency_us"]["p99"]')
-        errs=$(json_field "$out" 'd["errors"]["total"]')
-        cores=$(awk -v a="$before" -v b="$after" -v s="$start" -v e="$end" -v hz="$TICKS" \
+        ops=$(printf '%.0f' "$(json_field "$out" ops_per_sec)")
+        p99=$(json_field "$out" p99)
+        errs=$(json_field "$out" total)
+        cores=$(awk -v a="$before" -v b="$after" -v s="$start" -v e="$end" -v hz="$CLK_TCK" \
           'BEGIN { printf "%.2f", (b - a) / hz / (e - s) }')
         printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$t" "$w" "${NAMES[$i]}" "$r" "$ops" "$p99" "$cores" "$errs" >>"$RESULTS"
         printf '# -t %-2s %-14s %-9s round %s: %10s ops/s  p99 %9s us  server %5s cores  errors %s\n' \
