@@ -172,6 +172,16 @@ bool SlabAllocator::reclaim_idle_pages(Class& c) {
   return found;
 }
 
+bool SlabAllocator::make_writable(std::size_t bytes) {
+  if (bytes <= writable_bytes_) return true;
+  const std::size_t step = large_pages_ ? kHugePage : page_size_;
+  const std::size_t target = std::min(arena_bytes_, (bytes + step - 1) / step * step);
+  if (mprotect(base_ + writable_bytes_, target - writable_bytes_, PROT_READ | PROT_WRITE) != 0)
+    return false;
+  writable_bytes_ = target;
+  return true;
+}
+
 bool SlabAllocator::grab_page_locked(Class& c, uint8_t id) {
   std::size_t index;
   if (!free_pages_.empty()) {
@@ -190,8 +200,7 @@ bool SlabAllocator::grab_page_locked(Class& c, uint8_t id) {
       if (!reclaim_idle_pages(c)) return false;
       return grab_page_locked(c, id);
     }
-    if (pages_mapped_ >= arena_pages_ ||
-        mprotect(base_ + pages_mapped_ * page_size_, page_size_, PROT_READ | PROT_WRITE) != 0) {
+    if (pages_mapped_ >= arena_pages_ || !make_writable(after)) {
       malloc_fails_.fetch_add(1, std::memory_order_relaxed);
       return false;
     }

@@ -121,6 +121,7 @@ class SlabAllocator {
   void* alloc_in(uint8_t id, bool new_page);
   bool grab_page(Class& c, uint8_t id);         // called with c.mu held
   bool grab_page_locked(Class& c, uint8_t id);  // and pages_mu_
+  bool make_writable(std::size_t bytes);         // with pages_mu_: the first BYTES of the arena
   bool reclaim_idle_pages(Class& c);            // and pages_mu_
   std::size_t page_index(const void* p) const {
     return static_cast<std::size_t>(static_cast<const char*>(p) - base_) / page_size_;
@@ -146,7 +147,11 @@ class SlabAllocator {
   std::unique_ptr<std::atomic<uint8_t>[]> page_class_;  // 0 = not in any class
 
   mutable std::mutex pages_mu_;          // innermost of all
-  std::size_t pages_mapped_ = 0;         // pages [0, pages_mapped_) are writable
+  std::size_t pages_mapped_ = 0;         // pages [0, pages_mapped_) are in use or pooled
+  // The arena's writable prefix, at least pages_mapped_ pages. With -L it grows a huge page
+  // at a time: a 2 MiB range only gets a huge page on its first touch if all of it is
+  // writable by then, and the pages are carved 1 MiB at a time.
+  std::size_t writable_bytes_ = 0;
   std::vector<std::size_t> free_pages_;  // emptied pages not in any class (global pool)
   bool large_pages_ = false;  // -L: the arena is 2 MiB aligned and advised for huge pages
   std::atomic<std::size_t> limit_;
