@@ -1,6 +1,8 @@
 // slab/background_work.cc — see background_work.h.
 #include "slab/background_work.h"
 
+#include <time.h>
+
 #include <algorithm>
 #include <cstdint>
 
@@ -12,6 +14,16 @@ namespace {
 constexpr auto kTick = std::chrono::milliseconds(100);
 constexpr auto kCrawlEvery = std::chrono::seconds(1);
 constexpr uint64_t kBusyPass = 200;  // moves in one maintainer pass that call for another
+// memcached's crawler defaults (crawls_persleep, lru_crawler_sleep): a pause after every
+// thousand items checked keeps each burst to tens of microseconds.
+constexpr uint32_t kCrawlBatch = 1000;
+constexpr auto kCrawlPause = std::chrono::microseconds(100);
+
+std::chrono::nanoseconds thread_cpu_time() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return std::chrono::seconds(ts.tv_sec) + std::chrono::nanoseconds(ts.tv_nsec);
+}
 
 }  // namespace
 
@@ -41,10 +53,10 @@ void BackgroundWork::loop() {
     }
     if (cache_.config().slab_reassign) cache_.run_slab_rebalancer_once();
     if (cache_.lru_crawler_enabled() && Clock::now() >= next_crawl) {
-      const auto start = Clock::now();
-      cache_.crawl();
+      const auto cpu_before = thread_cpu_time();
+      cache_.crawl({}, kCrawlBatch, kCrawlPause);
       // A full crawl walks every item: keep it under about a quarter of one core.
-      const auto took = Clock::now() - start;
+      const auto took = std::chrono::duration_cast<Clock::duration>(thread_cpu_time() - cpu_before);
       next_crawl = Clock::now() + std::max<Clock::duration>(kCrawlEvery, took * 3);
     }
     lock.lock();

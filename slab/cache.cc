@@ -19,6 +19,7 @@
 #include <charconv>
 #include <cstring>
 #include <mutex>
+#include <thread>
 
 #include "slab/background_work.h"
 #include "slab/clock.h"
@@ -1186,17 +1187,24 @@ uint64_t Cache::run_lru_maintainer_once() {
   return moves;
 }
 
-uint64_t Cache::crawl(const std::vector<bool>& classes) {
+uint64_t Cache::crawl(const std::vector<bool>& classes, uint32_t pause_every,
+                      std::chrono::microseconds pause) {
   Impl& d = *impl_;
   d.engine.crawler_starts.fetch_add(1, std::memory_order_relaxed);
   d.engine.crawler_running.store(true, std::memory_order_relaxed);
   uint64_t freed = 0;
+  uint32_t since_pause = 0;
   for (uint64_t stripe = 0; stripe < d.locks.count(); ++stripe) {
+    if (pause_every != 0 && since_pause >= pause_every) {
+      since_pause = 0;
+      std::this_thread::sleep_for(pause);
+    }
     std::lock_guard lock(d.locks.at(stripe));
     const RelTime now = d.clock.now();
     d.table.for_each_in_stripe(stripe, [&](Item* it) {
       const uint8_t id = d.slabs.class_of(it);
       if (!classes.empty() && (id >= classes.size() || !classes[id])) return;
+      ++since_pause;
       d.engine.crawler_checked[id].fetch_add(1, std::memory_order_relaxed);
       if (!d.is_dead(it, now)) return;
       d.engine.crawler_reclaimed[id].fetch_add(1, std::memory_order_relaxed);

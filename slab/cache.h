@@ -15,6 +15,7 @@
 #pragma once
 
 #include <array>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -496,7 +497,11 @@ class Cache {
   // One LRU maintainer pass over every class; returns the moves made.
   uint64_t run_lru_maintainer_once();
   // Frees every expired or flushed item of the chosen classes (empty = all); returns how many.
-  uint64_t crawl(const std::vector<bool>& classes = {});
+  // With pause_every > 0 it sleeps `pause` after each pause_every items it checked (between
+  // lock stripes), as memcached's crawler does: a full crawl then never holds a CPU for more
+  // than a fraction of a millisecond, which a worker sharing that CPU would wait behind.
+  uint64_t crawl(const std::vector<bool>& classes = {}, uint32_t pause_every = 0,
+                 std::chrono::microseconds pause = {});
   // Progresses a pending page move and, when automove is on, decides on new ones.
   void run_slab_rebalancer_once();
 

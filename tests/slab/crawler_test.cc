@@ -44,6 +44,20 @@ TEST_CASE("crawl frees expired items and their memory returns to the class", "[s
   CHECK(cache.engine_stats().crawler_reclaimed == 1000);
 }
 
+TEST_CASE("a paced crawl pauses after each batch of items and still frees them all",
+          "[slab][crawler]") {
+  Cache cache(manual_config());
+  cache.tick(kStart);
+  for (int i = 0; i < 5000; ++i)
+    REQUIRE(set(cache, numbered("ttl", i), "value", 2) == StoreResult::kStored);
+  cache.tick(kStart + 3);
+  // 5,000 items in batches of 1,000: at least four pauses of 20 ms between lock stripes.
+  const auto start = std::chrono::steady_clock::now();
+  CHECK(cache.crawl({}, 1000, std::chrono::milliseconds(20)) == 5000);
+  CHECK(std::chrono::steady_clock::now() - start >= std::chrono::milliseconds(80));
+  CHECK(cache.stats().curr_items == 0);
+}
+
 TEST_CASE("crawl of chosen classes leaves the others alone", "[slab][crawler]") {
   Cache cache(manual_config());
   cache.tick(kStart);
