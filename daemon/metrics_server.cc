@@ -4,6 +4,7 @@
 
 #include <netdb.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/time.h>
@@ -95,7 +96,10 @@ bool MetricsServer::listen(const std::string& address) {
 }
 
 void MetricsServer::start() {
-  if (listen_fd_ >= 0 && !thread_.joinable()) thread_ = std::thread([this] { serve(); });
+  if (listen_fd_ >= 0 && !thread_.joinable()) {
+    thread_ = std::thread([this] { serve(); });
+    pthread_setname_np(thread_.native_handle(), "kiokud-metrics");
+  }
 }
 
 void MetricsServer::stop() {

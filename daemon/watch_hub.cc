@@ -8,6 +8,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/time.h>
@@ -61,7 +62,10 @@ bool WatchHub::add_watcher_of(int client_fd, uint32_t flags, std::unique_ptr<Tra
     ::close(fd);
     return false;
   }
-  std::call_once(started_, [this] { thread_ = std::thread([this] { run(); }); });
+  std::call_once(started_, [this] {
+    thread_ = std::thread([this] { run(); });
+    pthread_setname_np(thread_.native_handle(), "kiokud-watch");
+  });
   int fl = fcntl(fd, F_GETFL);
   if (fl >= 0) fcntl(fd, F_SETFL, fl | O_NONBLOCK);
   {

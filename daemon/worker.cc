@@ -1,6 +1,7 @@
 // daemon/worker.cc — see worker.h.
 #include "daemon/worker.h"
 
+#include <pthread.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
@@ -70,6 +71,7 @@ Worker::~Worker() {
 
 void Worker::start() {
   thread_ = std::thread([this] { event_base_loop(base_.get(), 0); });
+  pthread_setname_np(thread_.native_handle(), "kiokud-worker");  // as top -H and perf show it
 }
 
 void Worker::join() {

@@ -1,6 +1,8 @@
 // slab/hash_table.cc — see hash_table.h.
 #include "slab/hash_table.h"
 
+#include <pthread.h>
+
 #include <bit>
 #include <cstring>
 
@@ -55,6 +57,7 @@ HashTable::HashTable(uint32_t hashpower, ItemLocks& locks, const SlabAllocator& 
       cur_(owned_cur_.get()),
       hashpower_(hashpower) {
   thread_ = std::thread([this] { expansion_loop(); });
+  pthread_setname_np(thread_.native_handle(), "kioku-hashgrow");  // as top -H and perf show it
 }
 
 HashTable::~HashTable() {

@@ -170,6 +170,18 @@ def test_large_pages_back_slab_memory():
         assert huge_page_kib(srv.proc.pid) == (0, 0)
 
 
+def test_threads_are_named_for_top_and_perf():
+    kiokud_only("kiokud's thread names")
+    with Server(["-t", "3"]) as srv:
+        task_dir = "/proc/%d/task" % srv.proc.pid
+        names = []
+        for tid in os.listdir(task_dir):
+            with open(os.path.join(task_dir, tid, "comm")) as f:
+                names.append(f.read().strip())
+        assert names.count("kiokud-worker") == 3, names
+        assert "kioku-maint" in names and "kioku-hashgrow" in names, names
+
+
 def test_enable_coredumps_raises_the_core_limit():
     kiokud_only("kiokud's -r")
     if os.geteuid() != 0:
