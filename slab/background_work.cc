@@ -54,7 +54,7 @@ void BackgroundWork::loop() {
       }
     }
     if (cache_.config().slab_reassign) cache_.run_slab_rebalancer_once();
-    if (cache_.lru_crawler_enabled() && Clock::now() >= next_crawl) {
+    if (cache_.lru_crawler_enabled() && Clock::now() >= next_crawl && cache_.crawl_due()) {
       const auto cpu_before = thread_cpu_time();
       cache_.crawl({}, kCrawlBatch, kCrawlPause);
       // A full crawl walks every item: keep it under about a quarter of one core.

@@ -100,6 +100,10 @@ struct Cache::Impl {
   std::atomic<uint64_t> cas_counter{0};
   std::atomic<bool> flush_active{false};
   std::atomic<RelTime> oldest_live{0};
+  // No time before this can any item die (expire, or fall to a delayed flush_all): a lower
+  // bound that every TTL write and flush lowers and each crawl recomputes from what it walked.
+  // The background crawler waits for it, so items without a TTL are not walked every second.
+  std::atomic<RelTime> next_death{kNoDeath};
   std::atomic<uint64_t> oldest_cas{0};
 
   // Sharded by thread: every store and delete changes them (see sharded_counter.h).
@@ -170,6 +174,7 @@ struct Cache::Impl {
     // Release: the slab rebalancer reads the key of a linked item before taking its stripe.
     it->iflags.fetch_or(kItemLinked, std::memory_order_release);
     table.insert(it, hv);
+    if (const RelTime exptime = it->exptime(); exptime != 0) note_death(exptime);
     lru.link(it, clock.now());
     curr_items.add(1);
     total_items.add(1);
@@ -314,6 +319,17 @@ struct Cache::Impl {
   void copy_value(Item* dst, std::size_t offset, const Item* src) {
     ValueCursor c = cursor_at(dst, offset);
     for_each_segment(src, [&](std::string_view bytes) { write(c, bytes); });
+  }
+
+  void note_death(RelTime t) {
+    RelTime cur = next_death.load(std::memory_order_relaxed);
+    while (t < cur && !next_death.compare_exchange_weak(cur, t, std::memory_order_relaxed)) {
+    }
+  }
+  // Every exptime write goes through here (or through link, for a new item).
+  bool set_ttl(Item* it, RelTime t) {
+    if (t != 0) note_death(t);
+    return it->set_exptime(t);
   }
 
   bool is_dead(const Item* it, RelTime now) const {
@@ -684,7 +700,7 @@ struct Cache::Impl {
         old_it = find_live(key, hv);
         if (old_it == nullptr) return nullptr;
         // Someone else rebuilt it meanwhile?
-        if (only_add_field ? old_it->has_exptime() : old_it->set_exptime(exptime)) {
+        if (only_add_field ? old_it->has_exptime() : set_ttl(old_it, exptime)) {
           old_it->refcount.fetch_add(1, std::memory_order_relaxed);
           if (!only_add_field) lru.touch(old_it, clock.now(), /*try_only=*/true);
           return old_it;
@@ -871,7 +887,7 @@ struct Cache::Impl {
       if (it != nullptr) {
         if (exptime != nullptr) {
           new_exptime = clock.realtime(*exptime);
-          needs_rebuild = !it->set_exptime(new_exptime);
+          needs_rebuild = !set_ttl(it, new_exptime);
         }
         if (!needs_rebuild) {
           if (pin) it->refcount.fetch_add(1, std::memory_order_relaxed);
@@ -1048,6 +1064,7 @@ void Cache::flush_all(int64_t delay) {
     d.oldest_live.store(new_oldest, std::memory_order_relaxed);
   }
   d.flush_active.store(true, std::memory_order_release);
+  d.note_death(new_oldest);
 }
 
 void Cache::set_memory_limit(std::size_t bytes) { impl_->slabs.set_memory_limit(bytes); }
@@ -1194,6 +1211,11 @@ uint64_t Cache::crawl(const std::vector<bool>& classes, uint32_t pause_every,
   d.engine.crawler_running.store(true, std::memory_order_relaxed);
   uint64_t freed = 0;
   uint32_t since_pause = 0;
+  // A whole-table crawl learns the earliest death of what it leaves; TTLs written meanwhile
+  // lower the bound again through note_death, so it starts over before the walk.
+  const bool whole = classes.empty();
+  RelTime earliest = kNoDeath;
+  if (whole) d.next_death.store(kNoDeath, std::memory_order_relaxed);
   for (uint64_t stripe = 0; stripe < d.locks.count(); ++stripe) {
     if (pause_every != 0 && since_pause >= pause_every) {
       since_pause = 0;
@@ -1206,14 +1228,30 @@ uint64_t Cache::crawl(const std::vector<bool>& classes, uint32_t pause_every,
       if (!classes.empty() && (id >= classes.size() || !classes[id])) return;
       ++since_pause;
       d.engine.crawler_checked[id].fetch_add(1, std::memory_order_relaxed);
-      if (!d.is_dead(it, now)) return;
+      if (!d.is_dead(it, now)) {
+        if (const RelTime exptime = it->exptime(); exptime != 0)
+          earliest = std::min(earliest, exptime);
+        return;
+      }
       d.engine.crawler_reclaimed[id].fetch_add(1, std::memory_order_relaxed);
       d.unlink(it, hash_key(it->key()));
       ++freed;
     });
   }
+  if (whole) {
+    // A delayed flush_all still to come kills whatever it covers at its time.
+    if (d.flush_active.load(std::memory_order_acquire)) {
+      const RelTime live = d.oldest_live.load(std::memory_order_relaxed);
+      if (live >= d.clock.now()) earliest = std::min(earliest, live);
+    }
+    d.note_death(earliest);
+  }
   d.engine.crawler_running.store(false, std::memory_order_relaxed);
   return freed;
+}
+
+bool Cache::crawl_due() const {
+  return impl_->next_death.load(std::memory_order_relaxed) <= impl_->clock.now();
 }
 
 void Cache::set_lru_crawler(bool enabled) {
@@ -1416,6 +1454,7 @@ Item* Cache::find_live_locked(std::string_view key, uint64_t hv, bool count_miss
 }
 
 void Cache::link_locked(Item* it, uint64_t hv) { impl_->link(it, hv); }
+bool Cache::set_ttl(Item* it, RelTime exptime) { return impl_->set_ttl(it, exptime); }
 void Cache::unlink_locked(Item* it, uint64_t hv) { impl_->unlink(it, hv); }
 void Cache::bump_locked(Item* it, bool mark_fetched) {
   // The LRU's touch counts a read (it marks the item fetched, then active): meta commands that

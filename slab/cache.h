@@ -29,6 +29,7 @@
 namespace kioku::slab {
 
 using RelTime = uint32_t;
+inline constexpr RelTime kNoDeath = UINT32_MAX;  // "never": no item has a TTL
 
 // memcached's boundary between relative and absolute expiry times.
 inline constexpr int64_t kMaxRelativeExptime = 60 * 60 * 24 * 30;
@@ -505,6 +506,9 @@ class Cache {
   // Progresses a pending page move and, when automove is on, decides on new ones.
   void run_slab_rebalancer_once();
 
+  // Whether some item may have died since the last whole-table crawl (a TTL passed, a delayed
+  // flush_all took effect): the background crawler skips its turn otherwise.
+  bool crawl_due() const;
   void set_lru_crawler(bool enabled);
   bool lru_crawler_enabled() const;
   // Calls fn for every live item of the chosen classes (empty = all), one stripe at a time.
@@ -542,6 +546,7 @@ class Cache {
   std::mutex& stripe_for(uint64_t hv);
   Item* find_live_locked(std::string_view key, uint64_t hv, bool count_misses);
   void link_locked(Item* it, uint64_t hv);
+  bool set_ttl(Item* it, RelTime exptime);  // Item::set_exptime, and tells the crawler
   void unlink_locked(Item* it, uint64_t hv);
   void bump_locked(Item* it, bool mark_fetched);
   // with_exptime_field: the header gets an exptime field even for exptime 0 (item.h).

@@ -88,11 +88,11 @@ MetaItemInfo Cache::meta_get(std::string_view key, const MetaGetOptions& options
     for (std::size_t i = 0; i < options.ttl.count; ++i) {
       switch (options.ttl.steps[i]) {
         case MetaTtlStep::kSetTtl:
-          it->set_exptime(to_reltime(options.ttl.ttl));
+          set_ttl(it, to_reltime(options.ttl.ttl));
           break;
         case MetaTtlStep::kVivify:
           if (created) {
-            it->set_exptime(to_reltime(options.ttl.vivify));
+            set_ttl(it, to_reltime(options.ttl.vivify));
             won = true;
           }
           break;
@@ -155,7 +155,7 @@ StoreResult Cache::meta_commit(ItemRef& ref, const MetaStoreOptions& options, ui
         old_it = find_live_locked(key, hv, false);
         if (old_it == nullptr) {
           if (options.vivify) {
-            it->set_exptime(to_reltime(options.vivify_ttl));
+            set_ttl(it, to_reltime(options.vivify_ttl));
             link_locked(it, hv);
             if (options.new_cas != 0) it->set_cas(options.new_cas);
             if (cas_out != nullptr) *cas_out = it->cas();
@@ -225,7 +225,7 @@ StoreResult Cache::meta_commit(ItemRef& ref, const MetaStoreOptions& options, ui
           if (options.invalidate && options.cas < old_it->cas()) {
             // An older writer may still fill an invalidated key: its value goes in marked
             // stale, keeping the key's TTL and whether a recache token is out.
-            it->set_exptime(old_it->exptime());
+            set_ttl(it, old_it->exptime());
             it->set_flag(kItemStale);
             if ((old_it->bits() & kItemTokenSent) != 0) it->set_flag(kItemTokenSent);
           } else {
@@ -285,7 +285,7 @@ MetaDeleteResult Cache::meta_delete(std::string_view key, const MetaDeleteOption
         it = tombstone;
       }
       if (options.invalidate) {
-        if (options.has_ttl) it->set_exptime(to_reltime(options.ttl));
+        if (options.has_ttl) set_ttl(it, to_reltime(options.ttl));
         it->set_flag(kItemStale);
         it->clear_flag(kItemTokenSent);  // the next reader wins the recache
         it->set_cas(options.new_cas != 0 ? options.new_cas : next_cas());
@@ -374,7 +374,7 @@ MetaDeltaResult Cache::meta_delta(std::string_view key, const MetaDeltaOptions& 
       } else if (spare != nullptr && spare->nbytes() == len && spare->flags() == it->flags()) {
         std::memcpy(spare->mutable_value().data(), buf, len);
         if (it->key_is_binary()) spare->set_key_binary();
-        spare->set_exptime(it->exptime());
+        set_ttl(spare, it->exptime());
         unlink_locked(it, hv);
         link_locked(spare, hv);
         target = spare;
@@ -399,9 +399,9 @@ MetaDeltaResult Cache::meta_delta(std::string_view key, const MetaDeltaOptions& 
     result.ttl_after[0] = remaining_ttl(target);
     for (std::size_t i = 0; i < options.ttl.count; ++i) {
       if (options.ttl.steps[i] == MetaTtlStep::kSetTtl) {
-        target->set_exptime(to_reltime(options.ttl.ttl));
+        set_ttl(target, to_reltime(options.ttl.ttl));
       } else if (options.ttl.steps[i] == MetaTtlStep::kVivify && created) {
-        target->set_exptime(to_reltime(options.ttl.vivify));
+        set_ttl(target, to_reltime(options.ttl.vivify));
       }
       result.ttl_after[i + 1] = remaining_ttl(target);
     }

@@ -58,6 +58,83 @@ TEST_CASE("a paced crawl pauses after each batch of items and still frees them a
   CHECK(cache.stats().curr_items == 0);
 }
 
+TEST_CASE("the crawler is due only once some item's TTL has passed", "[slab][crawler]") {
+  Cache cache(manual_config());
+  cache.tick(kStart);
+  for (int i = 0; i < 100; ++i)
+    REQUIRE(set(cache, numbered("forever", i), "value") == StoreResult::kStored);
+  CHECK_FALSE(cache.crawl_due());  // nothing can expire: no walk of the table
+  cache.tick(kStart + 1000);
+  CHECK_FALSE(cache.crawl_due());
+
+  REQUIRE(set(cache, "short", "v", 2) == StoreResult::kStored);
+  REQUIRE(set(cache, "long", "v", 100) == StoreResult::kStored);
+  CHECK_FALSE(cache.crawl_due());
+  cache.tick(kStart + 1002);
+  CHECK(cache.crawl_due());
+  CHECK(cache.crawl() == 1);
+  // The crawl left "long": due again when it expires, not before.
+  CHECK_FALSE(cache.crawl_due());
+  cache.tick(kStart + 1099);
+  CHECK_FALSE(cache.crawl_due());
+  cache.tick(kStart + 1100);
+  CHECK(cache.crawl_due());
+  CHECK(cache.crawl() == 1);
+  CHECK_FALSE(cache.crawl_due());
+}
+
+TEST_CASE("TTLs written in place and flushes make the crawler due", "[slab][crawler]") {
+  Cache cache(manual_config());
+  cache.tick(kStart);
+  REQUIRE(set(cache, "a", "v") == StoreResult::kStored);
+  REQUIRE(set(cache, "b", "v") == StoreResult::kStored);
+  REQUIRE(set(cache, "c", "v") == StoreResult::kStored);
+  CHECK(cache.crawl() == 0);
+  CHECK_FALSE(cache.crawl_due());
+
+  SECTION("touch") {
+    REQUIRE(cache.touch("a", 5));
+    cache.tick(kStart + 4);
+    CHECK_FALSE(cache.crawl_due());
+    cache.tick(kStart + 5);
+    CHECK(cache.crawl_due());
+    CHECK(cache.crawl() == 1);
+  }
+  SECTION("gat") {
+    REQUIRE(cache.get_and_touch("b", 3));
+    cache.tick(kStart + 3);
+    CHECK(cache.crawl_due());
+    CHECK(cache.crawl() == 1);
+  }
+  SECTION("meta get with T") {
+    MetaGetOptions options;
+    options.ttl.ttl = 3;
+    options.ttl.add(MetaTtlStep::kSetTtl);
+    ItemRef ref;
+    cache.meta_get("c", options, &ref);
+    REQUIRE(ref);
+    ref = ItemRef{};
+    cache.tick(kStart + 3);
+    CHECK(cache.crawl_due());
+    CHECK(cache.crawl() == 1);
+  }
+  SECTION("flush_all now") {
+    cache.tick(kStart + 1);
+    cache.flush_all(0);
+    CHECK(cache.crawl_due());
+    CHECK(cache.crawl() == 3);
+  }
+  SECTION("flush_all later") {
+    cache.flush_all(10);
+    cache.tick(kStart + 9);
+    CHECK_FALSE(cache.crawl_due());
+    cache.tick(kStart + 10);
+    CHECK(cache.crawl_due());
+    CHECK(cache.crawl() == 3);
+  }
+  CHECK_FALSE(cache.crawl_due());
+}
+
 TEST_CASE("crawl of chosen classes leaves the others alone", "[slab][crawler]") {
   Cache cache(manual_config());
   cache.tick(kStart);
