@@ -97,8 +97,10 @@ struct Cache::Impl {
   EngineCounters engine;
   std::unique_ptr<BackgroundWork> background;  // started last, stopped first (see ~Cache)
 
-  std::atomic<uint64_t> cas_counter{0};
-  std::atomic<bool> flush_active{false};
+  // Every store writes the CAS counter; every read checks flush_active (is_flushed). A line of
+  // their own each, so readers on other cores do not miss on the writers' line.
+  alignas(64) std::atomic<uint64_t> cas_counter{0};
+  alignas(64) std::atomic<bool> flush_active{false};
   std::atomic<RelTime> oldest_live{0};
   // No time before this can any item die (expire, or fall to a delayed flush_all): a lower
   // bound that every TTL write and flush lowers and each crawl recomputes from what it walked.
