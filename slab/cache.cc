@@ -1087,7 +1087,7 @@ CacheStats Cache::stats() const {
   s.bytes = d.bytes.sum();
   s.get_expired = d.get_expired.load(std::memory_order_relaxed);
   s.get_flushed = d.get_flushed.load(std::memory_order_relaxed);
-  for (const ItemClassStats& c : item_stats()) {
+  for (const ItemClassStats& c : collect_item_stats(false)) {
     s.evictions += c.evicted;
     s.reclaimed += c.reclaimed;
     s.expired_unfetched += c.expired_unfetched;
@@ -1113,7 +1113,9 @@ std::vector<SlabClassStats> Cache::slab_stats() const {
   return out;
 }
 
-std::vector<ItemClassStats> Cache::item_stats() const {
+std::vector<ItemClassStats> Cache::item_stats() const { return collect_item_stats(true); }
+
+std::vector<ItemClassStats> Cache::collect_item_stats(bool skip_idle) const {
   std::vector<ItemClassStats> out;
   const Impl& d = *impl_;
   const RelTime now = d.clock.now();
@@ -1140,7 +1142,8 @@ std::vector<ItemClassStats> Cache::item_stats() const {
       s.mem_requested += l.bytes();
       c += l.counters;
     }
-    if (s.number == 0 && c.evicted == 0 && c.reclaimed == 0 && c.outofmemory == 0) continue;
+    if (skip_idle && s.number == 0 && c.evicted == 0 && c.reclaimed == 0 && c.outofmemory == 0)
+      continue;
     const auto cls = static_cast<uint8_t>(id);
     s.hits_to_hot = d.lru.hits(cls, kHot);
     s.hits_to_warm = d.lru.hits(cls, kWarm);
@@ -1430,7 +1433,7 @@ EngineStats Cache::engine_stats() const {
   s.slab_reassign_busy_items = d.engine.reassign_busy.load(std::memory_order_relaxed);
   s.slab_reassign_running = d.slabs.moving_page() != nullptr;
   s.slab_global_page_pool = d.slabs.free_pool_pages();
-  for (const ItemClassStats& c : item_stats()) {
+  for (const ItemClassStats& c : collect_item_stats(false)) {
     s.crawler_reclaimed += c.crawler_reclaimed;
     s.crawler_items_checked += c.crawler_items_checked;
     s.moves_to_cold += c.moves_to_cold;

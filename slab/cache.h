@@ -561,6 +561,10 @@ class Cache {
   uint64_t next_cas();
   MetaTtl remaining_ttl(const Item* it) const;
 
+  // item_stats() with skip_idle; the totals in stats() and engine_stats() add up every class,
+  // so they never drop when a class empties.
+  std::vector<ItemClassStats> collect_item_stats(bool skip_idle) const;
+
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };

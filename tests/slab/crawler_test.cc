@@ -44,6 +44,19 @@ TEST_CASE("crawl frees expired items and their memory returns to the class", "[s
   CHECK(cache.engine_stats().crawler_reclaimed == 1000);
 }
 
+TEST_CASE("crawler totals stay when the crawl empties a class", "[slab][crawler]") {
+  Cache cache(manual_config());
+  cache.tick(kStart);
+  for (int i = 0; i < 200; ++i)
+    REQUIRE(set(cache, numbered("ttl", i), "value", 2) == StoreResult::kStored);
+  cache.tick(kStart + 3);
+  CHECK(cache.crawl() == 200);
+  CHECK(cache.item_stats().empty());  // no items, no evictions: no row, as before
+  const EngineStats e = cache.engine_stats();
+  CHECK(e.crawler_reclaimed == 200);
+  CHECK(e.crawler_items_checked == 200);
+}
+
 TEST_CASE("a paced crawl pauses after each batch of items and still frees them all",
           "[slab][crawler]") {
   Cache cache(manual_config());
