@@ -129,6 +129,10 @@ def test_background_crawler_needs_no_command():
             s.send("set e%d 0 1 10 noreply\r\n0123456789\r\n" % i)
         assert wait_for(lambda: int(s.stats()["total_items"]) == 2000, timeout=5)
         assert wait_for(lambda: int(s.stats()["curr_items"]) == 0, timeout=8), s.stats()["curr_items"]
+        # The counters are totals: they must not drop when the crawl empties the class.
+        st = s.stats()
+        assert int(st["crawler_reclaimed"]) + int(st["reclaimed"]) == 2000, st
+        assert int(st["crawler_items_checked"]) >= int(st["crawler_reclaimed"]), st
         slabs = s.stats("slabs")
         used = sum(int(v) for k, v in slabs.items() if k.endswith(":used_chunks"))
         assert used == 0, slabs
