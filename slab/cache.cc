@@ -1269,9 +1269,17 @@ bool Cache::lru_crawler_enabled() const {
 
 void Cache::for_each_item(const std::vector<bool>& classes,
                           const std::function<void(const ItemMetadata&)>& fn) {
+  for_each_item_in_stripes(classes, 0, item_stripes(), fn);
+}
+
+uint64_t Cache::item_stripes() const { return impl_->locks.count(); }
+
+void Cache::for_each_item_in_stripes(const std::vector<bool>& classes, uint64_t first,
+                                     uint64_t last,
+                                     const std::function<void(const ItemMetadata&)>& fn) {
   Impl& d = *impl_;
   const int64_t origin = d.config.process_started - Clock::kTimeBase;
-  for (uint64_t stripe = 0; stripe < d.locks.count(); ++stripe) {
+  for (uint64_t stripe = first; stripe < std::min(last, d.locks.count()); ++stripe) {
     std::lock_guard lock(d.locks.at(stripe));
     const RelTime now = d.clock.now();
     d.table.for_each_in_stripe(stripe, [&](Item* it) {

@@ -514,6 +514,12 @@ class Cache {
   // Calls fn for every live item of the chosen classes (empty = all), one stripe at a time.
   void for_each_item(const std::vector<bool>& classes,
                      const std::function<void(const ItemMetadata&)>& fn);
+  // The same over lock stripes [first, last) of item_stripes() only, so a caller can walk the
+  // table a piece at a time, holding nothing in between (each item belongs to one stripe for
+  // its life, through hash table growth).
+  void for_each_item_in_stripes(const std::vector<bool>& classes, uint64_t first, uint64_t last,
+                                const std::function<void(const ItemMetadata&)>& fn);
+  uint64_t item_stripes() const;
   // slabs reassign <src> <dst>: src -1 = any class with a spare page; dst 0 = global pool.
   ReassignResult slabs_reassign(int src, int dst);
   void set_slab_automove(uint32_t mode);  // 0 off, 1 on evictions, 2 aggressive
