@@ -278,6 +278,10 @@ void Connection::process_input() {
       input_start_ = input_end_ = 0;
       break;
     }
+    if (outcome == ExecuteOutcome::kStreamDump) {
+      dump_ = executor().take_dump();
+      break;  // the rest waits until the dump is out (flush_output resumes it)
+    }
   }
   if (processed_any) last_command_time_ = std::time(nullptr);
   if (input_start_ == input_end_ && need_bytes_ == 0) {
@@ -288,19 +292,32 @@ void Connection::process_input() {
 }
 
 bool Connection::flush_output() {
-  if (!output_.empty()) {
-    std::size_t written = 0;
-    WriteStatus status = output_.write_to(fd_, worker_.iov_scratch(), &written, transport_.get());
-    worker_.stats().bytes_written.add(written);
-    if (status == WriteStatus::kError) return false;
-    if (status == WriteStatus::kWouldBlock) {
-      // Stop reading until the client takes its replies: backpressure bounds our memory.
-      state_ = State::kWriting;
-      set_interest(EV_WRITE);
-      return true;
+  bool dump_ended = false;
+  for (;;) {
+    if (dump_ && !close_after_write_ &&
+        dump_->produce(worker_.server().cache(), output_, kDumpStepBytes)) {
+      dump_.reset();
+      dump_ended = true;
     }
+    if (!output_.empty()) {
+      std::size_t written = 0;
+      WriteStatus status =
+          output_.write_to(fd_, worker_.iov_scratch(), &written, transport_.get());
+      worker_.stats().bytes_written.add(written);
+      if (status == WriteStatus::kError) return false;
+      if (status == WriteStatus::kWouldBlock) {
+        // Stop reading until the client takes its replies: backpressure bounds our memory.
+        state_ = State::kWriting;
+        set_interest(EV_WRITE);
+        return true;
+      }
+    }
+    if (!dump_ || close_after_write_) break;
   }
   if (close_after_write_) return false;
+  if (dump_ended && state_ == State::kReading && input_end_ > input_start_) {
+    event_active(event_, EV_READ, 0);  // requests that came after the metadump
+  }
   if (state_ == State::kWriting) {
     state_ = State::kReading;
     set_interest(EV_READ);

@@ -12,6 +12,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -88,6 +89,8 @@ class Connection {
   // Atomic only because "stats conns" on another worker reads them.
   std::atomic<State> state_{State::kReading};
   bool close_after_write_ = false;
+  // lru_crawler metadump in progress: its rows go out before any later request is read.
+  std::optional<MetadumpCursor> dump_;
   bool draining_ = false;
   bool yielded_ = false;  // -R cut the last batch short; input is still buffered
   bool plain_ = false;    // accepted through a "notls:" listener while -Z is on

@@ -18,6 +18,9 @@ inline constexpr std::size_t kMaxRequestLineBytes = std::size_t{8} << 20;
 // themselves live in the cache) before it stops parsing pipelined requests until the client has
 // read some: pipelining stays fast and a client that never reads holds at most this much.
 inline constexpr std::size_t kOutputPauseBytes = std::size_t{1} << 20;
+// lru_crawler metadump: rows are made while less than this is waiting to be sent, so a dump
+// holds about this much memory however many items it lists.
+inline constexpr std::size_t kDumpStepBytes = std::size_t{256} << 10;
 
 // Values being received are buffered outside -m; each worker bounds what its connections hold
 // that way to max(-m / threads, this, 2 x -I). Past it a storage command gets memcached's

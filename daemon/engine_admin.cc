@@ -1,8 +1,10 @@
 // daemon/engine_admin.cc — see engine_admin.h. Reply texts checked against memcached 1.6.18.
 #include "daemon/engine_admin.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cstdio>
+#include <utility>
 #include <vector>
 
 #include "daemon/executor.h"
@@ -77,24 +79,37 @@ void append_uri_encoded(std::string& out, std::string_view key) {
   }
 }
 
-void metadump(slab::Cache& cache, const std::vector<bool>& classes, OutputQueue& out) {
-  std::string line;
-  cache.for_each_item(classes, [&](const slab::ItemMetadata& m) {
-    line.assign("key=");
-    append_uri_encoded(line, m.key);
-    char rest[160];
-    const int n =
-        std::snprintf(rest, sizeof rest, " exp=%lld la=%lld cas=%llu fetch=%s cls=%u size=%llu\n",
-                      static_cast<long long>(m.exptime), static_cast<long long>(m.last_access),
-                      static_cast<unsigned long long>(m.cas), m.fetched ? "yes" : "no",
-                      m.slab_class, static_cast<unsigned long long>(m.size));
-    line.append(rest, static_cast<std::size_t>(n));
-    out.append(line);
-  });
-  out.append("END\r\n");
+void append_metadump_row(const slab::ItemMetadata& m, std::string& line, OutputQueue& out) {
+  line.assign("key=");
+  append_uri_encoded(line, m.key);
+  char rest[160];
+  const int n =
+      std::snprintf(rest, sizeof rest, " exp=%lld la=%lld cas=%llu fetch=%s cls=%u size=%llu\n",
+                    static_cast<long long>(m.exptime), static_cast<long long>(m.last_access),
+                    static_cast<unsigned long long>(m.cas), m.fetched ? "yes" : "no",
+                    m.slab_class, static_cast<unsigned long long>(m.size));
+  line.append(rest, static_cast<std::size_t>(n));
+  out.append(line);
 }
 
 }  // namespace
+
+bool MetadumpCursor::produce(slab::Cache& cache, OutputQueue& out, std::size_t budget) {
+  constexpr uint64_t kStripesPerStep = 16;  // a few hundred rows at most with a full table
+  std::string line;
+  const uint64_t stripes = cache.item_stripes();
+  while (next_stripe_ < stripes && out.pending_bytes() < budget) {
+    const uint64_t last = std::min(stripes, next_stripe_ + kStripesPerStep);
+    cache.for_each_item_in_stripes(classes_, next_stripe_, last,
+                                   [&](const slab::ItemMetadata& m) {
+                                     append_metadump_row(m, line, out);
+                                   });
+    next_stripe_ = last;
+  }
+  if (next_stripe_ < stripes) return false;
+  out.append("END\r\n");
+  return true;
+}
 
 bool apply_engine_option(std::string_view key, std::string_view value, slab::CacheConfig* e,
                          std::string* error) {
@@ -156,7 +171,8 @@ void copy_engine_options(const slab::CacheConfig& f, slab::CacheConfig* t) {
   t->slab_automove = f.slab_automove;
 }
 
-void execute_lru_crawler(slab::Cache& cache, std::string_view args, OutputQueue& out) {
+void execute_lru_crawler(slab::Cache& cache, std::string_view args, OutputQueue& out,
+                         std::optional<MetadumpCursor>* dump) {
   const std::vector<std::string_view> w = split_words(args);
   if (w.empty()) {
     out.append("ERROR\r\n");
@@ -193,11 +209,11 @@ void execute_lru_crawler(slab::Cache& cache, std::string_view args, OutputQueue&
     if (!cache.lru_crawler_enabled()) {
       out.append("CLIENT_ERROR lru crawler disabled\r\n");
     } else if (w[1] == "hash") {
-      metadump(cache, {}, out);
+      dump->emplace(std::vector<bool>{});
     } else if (!parse_classes(w[1], cache, &classes)) {
       out.append("BADCLASS invalid class id\r\n");
     } else {
-      metadump(cache, classes, out);
+      dump->emplace(std::move(classes));
     }
   } else {
     out.append("ERROR\r\n");

@@ -7,8 +7,11 @@
 // OutputQueue).
 #pragma once
 
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "daemon/output_queue.h"
 #include "slab/cache.h"
@@ -22,8 +25,25 @@ bool apply_engine_option(std::string_view key, std::string_view value, slab::Cac
 // Copies the engine tuning fields from the parsed options into the cache's config.
 void copy_engine_options(const slab::CacheConfig& from, slab::CacheConfig* to);
 
-// "lru_crawler <args>" and "slabs <args>": args is the rest of the line.
-void execute_lru_crawler(slab::Cache& cache, std::string_view args, OutputQueue& out);
+// "lru_crawler metadump": its rows, made a few lock stripes at a time as the client takes
+// them, so a dump of millions of items never sits in memory whole (memcached streams it too).
+// Items stored or removed while it runs may or may not be listed.
+class MetadumpCursor {
+ public:
+  explicit MetadumpCursor(std::vector<bool> classes) : classes_(std::move(classes)) {}
+  // Appends rows until at least `budget` bytes are pending in out or the table ends, then
+  // "END\r\n". True once END is appended.
+  bool produce(slab::Cache& cache, OutputQueue& out, std::size_t budget);
+
+ private:
+  std::vector<bool> classes_;  // empty: all
+  uint64_t next_stripe_ = 0;
+};
+
+// "lru_crawler <args>" and "slabs <args>": args is the rest of the line. A metadump that
+// passes its checks is not written to out: *dump gets its cursor.
+void execute_lru_crawler(slab::Cache& cache, std::string_view args, OutputQueue& out,
+                         std::optional<MetadumpCursor>* dump);
 void execute_slabs(slab::Cache& cache, std::string_view args, OutputQueue& out);
 // "stats cachedump <class> <limit>" (what libmemcached's memcdump sends). Writes the whole
 // reply, END or error included.

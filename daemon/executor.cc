@@ -143,7 +143,8 @@ ExecuteOutcome Executor::execute(const TextRequest& request, OutputQueue& out) {
       cache_memlimit(request, out);
       break;
     case TextCommand::kLruCrawler:
-      execute_lru_crawler(cache_, request.arguments, out);
+      execute_lru_crawler(cache_, request.arguments, out, &dump_);
+      if (dump_) return ExecuteOutcome::kStreamDump;
       break;
     case TextCommand::kSlabs:
       execute_slabs(cache_, request.arguments, out);

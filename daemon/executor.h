@@ -5,8 +5,11 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
+#include <utility>
 
 #include "daemon/cluster_config.h"
+#include "daemon/engine_admin.h"
 #include "daemon/output_queue.h"
 #include "daemon/settings.h"
 #include "daemon/thread_stats.h"
@@ -37,6 +40,7 @@ class ServerControl {
 enum class ExecuteOutcome : uint8_t {
   kContinue,
   kCloseAfterWrite,  // quit, shutdown: flush what is queued, then close
+  kStreamDump,       // lru_crawler metadump: take_dump() has the rows, to send as they go
 };
 
 class Executor {
@@ -57,6 +61,10 @@ class Executor {
     return watch_ != nullptr && (watch_->mask() & flag) != 0;
   }
 
+  // After kStreamDump: the dump the command started (the caller sends it before any later
+  // reply).
+  std::optional<MetadumpCursor> take_dump() { return std::exchange(dump_, std::nullopt); }
+
   // Replies for a storage command refused before its value is read (too large).
   void reply_too_large(const protocol::TextRequest& request, OutputQueue& out);
 
@@ -76,6 +84,7 @@ class Executor {
   WatchHub* watch_;
   int client_fd_ = -1;
   std::unique_ptr<Transport>* client_transport_ = nullptr;
+  std::optional<MetadumpCursor> dump_;
 };
 
 // Writes "STAT name value\r\n" lines.

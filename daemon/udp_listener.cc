@@ -236,6 +236,12 @@ void UdpListener::serve_datagram(WorkerSide& side, int fd, std::string_view data
     }
     const uint64_t started_ns = CommandLatency::now_ns();
     const ExecuteOutcome outcome = side.executor.execute(request, side.output);
+    if (outcome == ExecuteOutcome::kStreamDump) {
+      // One datagram train carries the whole reply: produce all of it now.
+      std::optional<MetadumpCursor> dump = side.executor.take_dump();
+      while (!dump->produce(side.worker.server().cache(), side.output, SIZE_MAX)) {
+      }
+    }
     side.worker.latency().record(request.command, CommandLatency::now_ns() - started_ns);
     if (request.command == protocol::TextCommand::kQuit) {
       // memcached answers a UDP quit with a header announcing zero datagrams.
