@@ -201,9 +201,10 @@ void execute_lru_crawler(slab::Cache& cache, std::string_view args, OutputQueue&
       out.append("CLIENT_ERROR lru crawler disabled\r\n");
     } else if (!parse_classes(w[1], cache, &classes)) {
       out.append("BADCLASS invalid class id\r\n");
+    } else if (cache.request_crawl(classes)) {
+      out.append("OK\r\n");  // as memcached: the crawl runs in the background
     } else {
-      cache.crawl(classes);  // synchronous: when OK arrives, the expired items are gone
-      out.append("OK\r\n");
+      out.append("BUSY currently processing crawler request\r\n");
     }
   } else if (w[0] == "metadump" && w.size() == 2) {
     if (!cache.lru_crawler_enabled()) {

@@ -42,11 +42,32 @@ BackgroundWork::~BackgroundWork() {
   thread_.join();
 }
 
+bool BackgroundWork::request_crawl(std::vector<bool> classes) {
+  {
+    std::lock_guard lock(mu_);
+    if (requested_) return false;
+    requested_ = std::move(classes);
+  }
+  wake_.notify_all();
+  return true;
+}
+
 void BackgroundWork::loop() {
   using Clock = std::chrono::steady_clock;
   auto next_crawl = Clock::now() + kCrawlEvery;
   std::unique_lock lock(mu_);
-  while (!wake_.wait_for(lock, kTick, [this] { return stop_; })) {
+  for (;;) {
+    wake_.wait_for(lock, kTick, [this] { return stop_ || requested_.has_value(); });
+    if (stop_) return;
+    if (requested_) {
+      // Stays set (refusing more requests) until the crawl is done, as memcached's BUSY.
+      const std::vector<bool> classes = *requested_;
+      lock.unlock();
+      cache_.crawl(classes, kCrawlBatch, kCrawlPause);
+      lock.lock();
+      requested_.reset();
+      continue;
+    }
     lock.unlock();
     if (cache_.config().lru_maintainer) {
       // A burst of sets can outrun one pass per tick: keep going while passes are busy.

@@ -11,7 +11,9 @@
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
+#include <optional>
 #include <thread>
+#include <vector>
 
 namespace kioku::slab {
 
@@ -24,6 +26,10 @@ class BackgroundWork {
   BackgroundWork(const BackgroundWork&) = delete;
   BackgroundWork& operator=(const BackgroundWork&) = delete;
 
+  // "lru_crawler crawl": a crawl of these classes (empty = all) on this thread, soon, paced
+  // as the periodic one. False while a requested crawl is still waiting or running.
+  bool request_crawl(std::vector<bool> classes);
+
  private:
   void loop();
 
@@ -31,6 +37,7 @@ class BackgroundWork {
   std::mutex mu_;
   std::condition_variable wake_;
   bool stop_ = false;
+  std::optional<std::vector<bool>> requested_;  // with mu_: a crawl asked for, not yet done
   std::thread thread_;
 };
 

@@ -1255,6 +1255,12 @@ uint64_t Cache::crawl(const std::vector<bool>& classes, uint32_t pause_every,
   return freed;
 }
 
+bool Cache::request_crawl(const std::vector<bool>& classes) {
+  if (impl_->background) return impl_->background->request_crawl(classes);
+  crawl(classes);
+  return true;
+}
+
 bool Cache::crawl_due() const {
   return impl_->next_death.load(std::memory_order_relaxed) <= impl_->clock.now();
 }

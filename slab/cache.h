@@ -506,6 +506,10 @@ class Cache {
   // Progresses a pending page move and, when automove is on, decides on new ones.
   void run_slab_rebalancer_once();
 
+  // "lru_crawler crawl": with the background threads, queues a crawl of these classes on the
+  // background thread and returns at once (false: one asked for earlier is not done yet);
+  // without them, crawls now and returns true.
+  bool request_crawl(const std::vector<bool>& classes);
   // Whether some item may have died since the last whole-table crawl (a TTL passed, a delayed
   // flush_all took effect): the background crawler skips its turn otherwise.
   bool crawl_due() const;
