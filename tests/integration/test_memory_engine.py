@@ -4,6 +4,7 @@ stats cachedump (libmemcached's memcdump), the segmented LRU's stats and its -o 
 Reply texts were taken from memcached 1.6.18; tests that depend on Kioku's own slab class
 table or timing are kiokud-only."""
 
+import os
 import re
 import subprocess
 import time
@@ -91,8 +92,11 @@ def test_metadump_streams_to_a_slow_reader():
         # About 12 MB of rows; the client reads none of it for a second.
         s.send("lru_crawler metadump all\r\nget k00007%s\r\n" % pad)
         time.sleep(1.0)
-        grown = vm_rss_kib(srv.proc.pid) - before
-        assert grown < 6 * 1024, "the server held %d KiB of the dump at once" % grown
+        # Under ASan/TSan RSS is mostly shadow memory and quarantine: bounds are checked on the
+        # plain build (as in test_robustness).
+        if not os.environ.get("KIOKU_SANITIZED"):
+            grown = vm_rss_kib(srv.proc.pid) - before
+            assert grown < 6 * 1024, "the server held %d KiB of the dump at once" % grown
         raw = s.read_until(b"END\r\n", timeout=30)
         keys = re.findall(rb"key=(k\d{5})x+ ", raw)
         assert len(keys) == count and len(set(keys)) == count, len(keys)
