@@ -59,6 +59,9 @@ struct EngineCounters {
   std::atomic<bool> crawler_running{false};
   std::array<std::atomic<uint64_t>, kMaxSlabClasses + 1> crawler_reclaimed{};
   std::array<std::atomic<uint64_t>, kMaxSlabClasses + 1> crawler_checked{};
+  // Expired (not flushed) items the crawler freed that nobody had read: memcached adds them to
+  // the class's expired_unfetched.
+  std::array<std::atomic<uint64_t>, kMaxSlabClasses + 1> crawler_unfetched{};
   std::atomic<uint64_t> slabs_moved{0};
   std::atomic<uint64_t> reassign_evictions{0};  // evicted: no free chunk (evictions_nomem)
   std::atomic<uint64_t> reassign_rescues{0};
@@ -1142,6 +1145,7 @@ std::vector<ItemClassStats> Cache::collect_item_stats(bool skip_idle) const {
       s.mem_requested += l.bytes();
       c += l.counters;
     }
+    c.expired_unfetched += d.engine.crawler_unfetched[id].load(std::memory_order_relaxed);
     if (skip_idle && s.number == 0 && c.evicted == 0 && c.reclaimed == 0 && c.outofmemory == 0)
       continue;
     const auto cls = static_cast<uint8_t>(id);
@@ -1239,6 +1243,8 @@ uint64_t Cache::crawl(const std::vector<bool>& classes, uint32_t pause_every,
         return;
       }
       d.engine.crawler_reclaimed[id].fetch_add(1, std::memory_order_relaxed);
+      if (!it->is_fetched() && !d.is_flushed(it, now))
+        d.engine.crawler_unfetched[id].fetch_add(1, std::memory_order_relaxed);
       d.unlink(it, hash_key(it->key()));
       ++freed;
     });

@@ -150,6 +150,8 @@ def test_crawl_frees_expired_items_without_reads():
         # memcached's LRU maintainer may get to some first ("reclaimed").
         assert int(st["crawler_reclaimed"]) + int(st["reclaimed"]) >= 300, st["crawler_reclaimed"]
         assert int(st["get_expired"]) == 0
+        # Never read before they expired, whoever freed them.
+        assert int(st["expired_unfetched"]) >= 300, st["expired_unfetched"]
 
 
 def test_crawl_answers_at_once_and_busy_while_it_runs():

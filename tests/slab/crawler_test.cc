@@ -28,12 +28,14 @@ TEST_CASE("crawl frees expired items and their memory returns to the class", "[s
     REQUIRE(set(cache, numbered("ttl", i), "value", 2) == StoreResult::kStored);
   for (int i = 0; i < 10; ++i)
     REQUIRE(set(cache, numbered("keep", i), "value") == StoreResult::kStored);
+  REQUIRE(value_of(cache, numbered("ttl", 7)) == "value");  // one of them was read
   CHECK(cache.crawl() == 0);
   cache.tick(kStart + 3);
   CHECK(cache.crawl() == 1000);
   const CacheStats s = cache.stats();
   CHECK(s.curr_items == 10);
-  CHECK(s.get_expired == 0);  // nobody read them
+  CHECK(s.get_expired == 0);           // no read found them expired
+  CHECK(s.expired_unfetched == 999);   // as memcached's crawler counts: never read, then expired
   const auto slabs = cache.slab_stats();
   REQUIRE(slabs.size() == 1);
   CHECK(slabs[0].used_chunks == 10);
@@ -136,6 +138,7 @@ TEST_CASE("TTLs written in place and flushes make the crawler due", "[slab][craw
     cache.flush_all(0);
     CHECK(cache.crawl_due());
     CHECK(cache.crawl() == 3);
+    CHECK(cache.stats().expired_unfetched == 0);  // flushed, not expired
   }
   SECTION("flush_all later") {
     cache.flush_all(10);
