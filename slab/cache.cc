@@ -1237,13 +1237,14 @@ uint64_t Cache::crawl(const std::vector<bool>& classes, uint32_t pause_every,
       if (!classes.empty() && (id >= classes.size() || !classes[id])) return;
       ++since_pause;
       d.engine.crawler_checked[id].fetch_add(1, std::memory_order_relaxed);
-      if (!d.is_dead(it, now)) {
+      const bool flushed = d.is_flushed(it, now);
+      if (!flushed && !d.is_expired(it, now)) {
         if (const RelTime exptime = it->exptime(); exptime != 0)
           earliest = std::min(earliest, exptime);
         return;
       }
       d.engine.crawler_reclaimed[id].fetch_add(1, std::memory_order_relaxed);
-      if (!it->is_fetched() && !d.is_flushed(it, now))
+      if (!flushed && !it->is_fetched())
         d.engine.crawler_unfetched[id].fetch_add(1, std::memory_order_relaxed);
       d.unlink(it, hash_key(it->key()));
       ++freed;

@@ -55,7 +55,6 @@ struct LruCounters {
   uint64_t moves_to_warm = 0;
   uint64_t moves_within_lru = 0;
   uint64_t direct_reclaims = 0;
-  uint64_t crawler_reclaimed = 0;
 
   // Adds another list's counters: counts add up, evicted_time (the age of the last item
   // evicted) keeps the larger.
@@ -72,7 +71,6 @@ struct LruCounters {
     moves_to_warm += o.moves_to_warm;
     moves_within_lru += o.moves_within_lru;
     direct_reclaims += o.direct_reclaims;
-    crawler_reclaimed += o.crawler_reclaimed;
     return *this;
   }
 };

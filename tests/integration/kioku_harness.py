@@ -425,6 +425,27 @@ class Skip(Exception):
     pass
 
 
+# Under ASan/TSan (scripts/test.sh sets KIOKU_SANITIZED) RSS is mostly shadow memory and
+# quarantine, so the memory bounds are checked on the plain build only.
+CHECK_RSS = not os.environ.get("KIOKU_SANITIZED")
+
+
+def rss_bytes(srv):
+    with open("/proc/%d/status" % srv.proc.pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    raise AssertionError("no VmRSS for pid %d" % srv.proc.pid)
+
+
+def assert_rss_within(srv, baseline, slack_mb, what):
+    if not CHECK_RSS:
+        return
+    grown = rss_bytes(srv) - baseline
+    assert grown < slack_mb << 20, "%s: RSS grew by %.1f MB (bound %d MB)" % (
+        what, grown / 1048576.0, slack_mb)
+
+
 def skip(reason):
     raise Skip(reason)
 

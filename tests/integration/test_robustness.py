@@ -17,7 +17,6 @@ A client that pipelines without ever reading is not closed by either server: bot
 from it once its replies back up, so its cost is bounded (checked through RSS).
 """
 
-import os
 import random
 import select
 import socket
@@ -25,22 +24,10 @@ import struct
 import threading
 import time
 
-from kioku_harness import Server, Session, is_memcached, kiokud_only, run_tests
+from kioku_harness import (CHECK_RSS, Server, Session, assert_rss_within, is_memcached,
+                           kiokud_only, rss_bytes, run_tests)
 
 HOST = "127.0.0.1"
-
-
-# Under ASan/TSan (scripts/test.sh sets KIOKU_SANITIZED) RSS is mostly shadow memory and
-# quarantine, so the memory bounds are checked on the plain build only.
-CHECK_RSS = not os.environ.get("KIOKU_SANITIZED")
-
-
-def rss_bytes(srv):
-    with open("/proc/%d/status" % srv.proc.pid) as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-    raise AssertionError("no VmRSS for pid %d" % srv.proc.pid)
 
 
 def assert_serves(srv, tag):
@@ -50,14 +37,6 @@ def assert_serves(srv, tag):
         s.call("set fresh_%s 0 0 %d\r\n%s\r\n" % (tag, len(value), value), "STORED\r\n")
         s.call("get fresh_%s\r\n" % tag,
                "VALUE fresh_%s 0 %d\r\n%s\r\nEND\r\n" % (tag, len(value), value))
-
-
-def assert_rss_within(srv, baseline, slack_mb, what):
-    if not CHECK_RSS:
-        return
-    grown = rss_bytes(srv) - baseline
-    assert grown < slack_mb << 20, "%s: RSS grew by %.1f MB (bound %d MB)" % (
-        what, grown / 1048576.0, slack_mb)
 
 
 def raw_connect(port, timeout=5.0):
