@@ -136,8 +136,8 @@ start_servers() {
     "${SERVER_PIN[@]}" "${BINS[$i]}" "${COMMON_ARGS[@]}" "${extra[@]}" -p "$port" \
       >>"$WORK/${NAMES[$i]}.log" 2>&1 &
     PIDS+=($!)
-    wait_for_port "$port" "$!"
-    [[ $plain == "$port" ]] || wait_for_port "$plain" "$!"
+    wait_for_port "$port" "$!" "$WORK/${NAMES[$i]}.log"
+    [[ $plain == "$port" ]] || wait_for_port "$plain" "$!" "$WORK/${NAMES[$i]}.log"
     PORTS+=("$port")
     PLAIN_PORTS+=("$plain")
   done

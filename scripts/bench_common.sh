@@ -4,11 +4,16 @@
 USED_PORTS=()
 PIDS=()
 
-# free_port: sets FREE_PORT to a port nobody listens on and this script has not used yet.
+# free_port: sets FREE_PORT to a port nobody listens on and this script has not used yet. It
+# is drawn from below the kernel's ephemeral range: the load's closed connections leave their
+# local ports there in TIME_WAIT, and a listener cannot bind a port that one of those holds
+# (bench.sh's TLS servers failed to start right after the 5,000 idle connections that way).
 free_port() {
-  local port
+  local port low=32768 span
+  read -r low _ </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || true
+  span=$(( low > 12000 ? low - 10000 : 2000 ))
   for _ in $(seq 1 100); do
-    port=$(( 20000 + RANDOM % 20000 ))
+    port=$(( (low > 12000 ? 10000 : 1024) + RANDOM % span ))
     if [[ " ${USED_PORTS[*]:-} " == *" $port "* ]]; then continue; fi
     if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
       USED_PORTS+=("$port")
@@ -19,11 +24,15 @@ free_port() {
   die "no free port found"
 }
 
-# wait_for_port PORT PID: until the server PID listens on PORT (dies if it exits first).
+# wait_for_port PORT PID [LOG]: until the server PID listens on PORT (dies if it exits first,
+# showing the end of its LOG).
 wait_for_port() {
-  local port=$1 pid=$2
+  local port=$1 pid=$2 log=${3:-}
   for _ in $(seq 1 100); do
-    kill -0 "$pid" 2>/dev/null || die "server on port $port exited at startup"
+    if ! kill -0 "$pid" 2>/dev/null; then
+      [[ -n $log && -f $log ]] && tail -n 5 "$log" >&2
+      die "server on port $port exited at startup"
+    fi
     if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then return; fi
     sleep 0.05
   done

@@ -82,7 +82,7 @@ for t in $THREADS; do
     port=$FREE_PORT
     "$TASKSET" -c "$server_cpus" "${BINS[$i]}" "${args[@]}" -p "$port" >>"$WORK/${NAMES[$i]}.log" 2>&1 &
     PIDS+=($!)
-    wait_for_port "$port" "$!"
+    wait_for_port "$port" "$!" "$WORK/${NAMES[$i]}.log"
     PORTS+=("$port")
   done
   echo "# -t $t: servers on CPUs $server_cpus, $load_threads load threads on CPUs $load_cpus" >&2
