@@ -1,7 +1,7 @@
 // slab/background_work.h — the one thread that runs the engine's periodic work: the LRU
-// maintainer (10 times a second), the LRU crawler (about once a second while enabled and some
-// item's TTL has passed since the last crawl) and the slab rebalancer (page moves and
-// automove decisions).
+// maintainer (10 times a second, and in short paced passes while sets keep it busy), the LRU
+// crawler (about once a second while enabled and some item's TTL has passed since the last
+// crawl) and the slab rebalancer (page moves and automove decisions).
 //
 // Owns: the thread and its pacing. Must not: reach into the cache's internals; it only calls
 // Cache's public run_*_once() / crawl() entry points, which do their own locking, so tests can

@@ -1201,13 +1201,13 @@ void Cache::release(Item* item) { impl_->release(item); }
 
 // --- background engine work --------------------------------------------------------------------
 
-uint64_t Cache::run_lru_maintainer_once() {
+uint64_t Cache::run_lru_maintainer_once(int budget) {
   Impl& d = *impl_;
   if (!d.lru.policy().segmented) return 0;
   const RelTime now = d.clock.now();
   uint64_t moves = 0;
   for (uint32_t id = 1; id <= d.slabs.class_count(); ++id) {
-    moves += static_cast<uint64_t>(d.lru.juggle(static_cast<uint8_t>(id), now, 500));
+    moves += static_cast<uint64_t>(d.lru.juggle(static_cast<uint8_t>(id), now, budget));
   }
   d.engine.juggles.fetch_add(1, std::memory_order_relaxed);
   return moves;

@@ -495,8 +495,9 @@ class Cache {
   // --- background engine work (memory engine issue) ------------------------------------------
   // Each of these is what a background thread runs periodically (config.background_threads);
   // tests with the threads off call them directly after moving the clock.
-  // One LRU maintainer pass over every class; returns the moves made.
-  uint64_t run_lru_maintainer_once();
+  // One LRU maintainer pass over every class, looking at most `budget` items per segment of
+  // each list; returns the moves made.
+  uint64_t run_lru_maintainer_once(int budget = 500);
   // Frees every expired or flushed item of the chosen classes (empty = all); returns how many.
   // With pause_every > 0 it sleeps `pause` after each pause_every items it checked (between
   // lock stripes), as memcached's crawler does: a full crawl then never holds a CPU for more

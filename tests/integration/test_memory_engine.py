@@ -286,6 +286,31 @@ def test_segmented_lru_stats():
             assert name in st, name
 
 
+def test_maintainer_brings_hot_back_to_its_share_after_a_flood_of_sets():
+    # 60,000 new items in pipelined batches, as fast as the server takes them: the background
+    # maintainer works in short paced passes, and HOT (20 % of the class) must be back within
+    # its share soon after the flood, every item still there. memcached behaves the same.
+    with Server() as srv, srv.session(timeout=30) as s:
+        value = "v" * 40
+        for base in range(0, 60000, 2000):
+            s.send("".join("set f%d 0 0 %d noreply\r\n%s\r\n" % (i, len(value), value)
+                           for i in range(base, base + 2000)))
+        s.call("mn\r\n", "MN\r\n")
+
+        def row():
+            items = s.stats("items")
+            rows = {}
+            for k, v in items.items():
+                _, cls, name = k.split(":", 2)
+                rows.setdefault(cls, {})[name] = int(v)
+            return max(rows.values(), key=lambda r: r["number"])
+
+        assert wait_for(lambda: row()["number_hot"] <= 0.21 * row()["number"], timeout=5), row()
+        r = row()
+        assert r["number"] == 60000, r
+        assert r["moves_to_cold"] >= 60000 * 0.7, r
+
+
 def test_engine_options_reach_stats_settings():
     args = ["-o", "hot_lru_pct=30,warm_lru_pct=30,temporary_ttl=90,slab_automove=2,"
                   "hot_max_factor=0.5,warm_max_factor=3.0"]
