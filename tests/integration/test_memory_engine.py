@@ -305,7 +305,11 @@ def test_maintainer_brings_hot_back_to_its_share_after_a_flood_of_sets():
                 rows.setdefault(cls, {})[name] = int(v)
             return max(rows.values(), key=lambda r: r["number"])
 
-        assert wait_for(lambda: row()["number_hot"] <= 0.21 * row()["number"], timeout=5), row()
+        def hot_within_share():
+            r = row()
+            return r["number_hot"] <= 0.21 * r["number"]
+
+        assert wait_for(hot_within_share, timeout=5), row()
         r = row()
         assert r["number"] == 60000, r
         assert r["moves_to_cold"] >= 60000 * 0.7, r
