@@ -5,8 +5,8 @@
 # KIOKUD, KIOKU_BENCH, MEMCACHED). Each server runs with "-t 1 -m 1024 -U 0 -l 127.0.0.1" on
 # its own free port, pinned to CPU 0 while the load is pinned to CPU 1 (when there are at least
 # two CPUs). Every scenario prefills both servers, then runs its variants (kiokud, memcached,
-# and for some scenarios a baseline of each) one after the other for ROUNDS rounds of DURATION
-# seconds each and reports the median ops/s and p99 of each server and their ratio
+# and for some scenarios a baseline of each) one after the other, in reverse order every
+# other round, for ROUNDS rounds of DURATION seconds each and reports the median ops/s and p99 of each server and their ratio
 # (kiokud / memcached), with the server CPU time per request, as a plain table and as a Markdown
 # table, then the idle-connection and TLS figures in tables of their own.
 #
@@ -183,8 +183,9 @@ rate_args() {
   esac
 }
 
-# Each scenario's variants, run in this order every round: "kiokud" and "memcached" are the
-# scenario itself (the main table compares them); "-noidle" is the same load without the idle
+# Each scenario's variants, in the order of odd rounds (even rounds run them in reverse, so
+# that neither server always runs first: two copies of one kiokud binary measured 0.966x with
+# the first one always first): "kiokud" and "memcached" are the scenario itself (the main table compares them); "-noidle" is the same load without the idle
 # connections, "-plain" the same load without TLS (through the notls: listener). In
 # conns-5000idle the baselines run first so that the first round's memory samples are not
 # inflated by what the idle run left behind.
@@ -194,6 +195,17 @@ scenario_variants() {
     tls-*) echo "kiokud memcached kiokud-plain" ;;
     *) echo "kiokud memcached" ;;
   esac
+}
+
+# round_variants SCENARIO ROUND: the variants in the order that round runs them.
+round_variants() {
+  local v i
+  read -r -a v <<<"$(scenario_variants "$1")"
+  if (( $2 % 2 == 0 )); then
+    for ((i = ${#v[@]} - 1; i >= 0; i--)); do printf '%s ' "${v[i]}"; done
+  else
+    printf '%s ' "${v[@]}"
+  fi
 }
 
 server_index() { [[ $1 == kiokud* ]] && echo 0 || echo 1; }
@@ -264,7 +276,7 @@ for scenario in $SCENARIOS; do
   done
   declare -A rss_none=() rss_idle=() held=()
   for round in $(seq 1 "$ROUNDS"); do
-    for variant in $(scenario_variants "$scenario"); do
+    for variant in $(round_variants "$scenario" "$round"); do
       i=$(server_index "$variant")
       read -r -a target <<<"$(variant_args "$scenario" "$variant")"
       out=$WORK/$scenario-$variant-$round.json
