@@ -6,9 +6,10 @@
 # its own free port, pinned to CPU 0 while the load is pinned to CPU 1 (when there are at least
 # two CPUs). Every scenario prefills both servers, then runs its variants (kiokud, memcached,
 # and for some scenarios a baseline of each) one after the other, in reverse order every
-# other round, for ROUNDS rounds of DURATION seconds each and reports the median ops/s and p99 of each server and their ratio
-# (kiokud / memcached), with the server CPU time per request, as a plain table and as a Markdown
-# table, then the idle-connection and TLS figures in tables of their own.
+# other round, for ROUNDS rounds of DURATION seconds each and reports the median ops/s and p99
+# of each server and their ratio (kiokud / memcached), with the server CPU time per request,
+# as a plain table and as a Markdown table, then the idle-connection and TLS figures in tables
+# of their own.
 #
 # Environment:
 #   SCENARIOS   space-separated subset of the scenarios below (default: all)
@@ -185,8 +186,9 @@ rate_args() {
 
 # Each scenario's variants, in the order of odd rounds (even rounds run them in reverse, so
 # that neither server always runs first: two copies of one kiokud binary measured 0.966x with
-# the first one always first): "kiokud" and "memcached" are the scenario itself (the main table compares them); "-noidle" is the same load without the idle
-# connections, "-plain" the same load without TLS (through the notls: listener). In
+# the first one always first): "kiokud" and "memcached" are the scenario itself (the main
+# table compares them); "-noidle" is the same load without the idle connections, "-plain"
+# the same load without TLS (through the notls: listener). In
 # conns-5000idle the baselines run first so that the first round's memory samples are not
 # inflated by what the idle run left behind.
 scenario_variants() {
