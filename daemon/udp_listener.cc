@@ -237,10 +237,10 @@ void UdpListener::serve_datagram(WorkerSide& side, int fd, std::string_view data
     const uint64_t started_ns = CommandLatency::now_ns();
     const ExecuteOutcome outcome = side.executor.execute(request, side.output);
     if (outcome == ExecuteOutcome::kStreamDump) {
-      // One datagram train carries the whole reply: produce all of it now.
-      std::optional<MetadumpCursor> dump = side.executor.take_dump();
-      while (!dump->produce(side.worker.server().cache(), side.output, SIZE_MAX)) {
-      }
+      // memcached 1.6.18 sends nothing back for a metadump over UDP (probed). Kioku does the
+      // same rather than build a reply of the whole table in memory at once, megabytes for
+      // one datagram that anyone can send with a forged source address.
+      side.executor.take_dump();
     }
     side.worker.latency().record(request.command, CommandLatency::now_ns() - started_ns);
     if (request.command == protocol::TextCommand::kQuit) {

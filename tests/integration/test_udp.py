@@ -123,6 +123,22 @@ def test_multi_key_get_frames_each_value():
         u.close()
 
 
+def test_metadump_gets_no_reply_over_udp():
+    # memcached 1.6.18 answers a metadump over UDP with nothing (a bad class still gets
+    # BADCLASS) and goes on serving; a reply would be the whole table for one datagram.
+    srv, port = udp_server()
+    with srv:
+        u = Udp(port)
+        u.call(b"set k 0 0 1\r\nx\r\n", b"STORED\r\n")
+        u.send(b"lru_crawler metadump all\r\n", rid=5)
+        u.expect_nothing(wait=1.0)
+        u.send(b"lru_crawler metadump hash\r\n", rid=6)
+        u.expect_nothing(wait=0.5)
+        u.call(b"lru_crawler metadump 256\r\n", b"BADCLASS invalid class id\r\n", rid=7)
+        u.call(b"get k\r\n", b"VALUE k 0 1\r\nx\r\nEND\r\n", rid=8)
+        u.close()
+
+
 def test_large_reply_spans_datagrams():
     srv, port = udp_server()
     with srv:
