@@ -127,12 +127,13 @@ int main(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
   kioku::daemon::Server server(settings);
-  // Bind before dropping privileges (ports below 1024 need root).
-  if (!server.listen()) return EXIT_FAILURE;
+  // Bind before dropping privileges (ports below 1024 need root). The metrics port first:
+  // whoever waits for the cache port to accept (scripts, tests) may scrape right after.
   kioku::daemon::MetricsServer metrics(server);
   if (!settings.metrics_listen.empty() && !metrics.listen(settings.metrics_listen)) {
     return EXIT_FAILURE;
   }
+  if (!server.listen()) return EXIT_FAILURE;
   if (std::string warning = kioku::daemon::exposure_warning(settings); !warning.empty()) {
     std::fputs(warning.c_str(), stderr);
   }
