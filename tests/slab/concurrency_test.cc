@@ -190,7 +190,7 @@ TEST_CASE("eviction picks among LRU lists while incr rewrites values and CAS in 
   Cache cache(config);
   cache.tick(kStart);
   // Full before the race starts, so that every churn store below evicts.
-  for (uint64_t i = 0; cache.stats().evictions == 0; ++i) {
+  for (uint64_t i = 0; !evicting_yet(cache, i); ++i) {
     REQUIRE(i < 1000000);
     cache.store(StoreMode::kSet, numbered("fill", i), 0, 0, "1234");
   }

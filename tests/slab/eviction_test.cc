@@ -40,7 +40,9 @@ TEST_CASE("storing far more than the limit never exceeds it and evicts", "[slab]
   const std::string value(kValueSize, 'v');
   for (int i = 0; i < 20000; ++i) {  // ~20 MB into 2 MB
     REQUIRE(set(cache, key("k", i), value) == StoreResult::kStored);
-    REQUIRE(cache.stats().total_malloced <= (2u << 20));
+    // Pages are never given back here (no rebalancer), so a look every 64 stores and at the
+    // end sees any excess: Cache::stats() per store was most of this test's sanitizer time.
+    if (i % 64 == 63) REQUIRE(cache.stats().total_malloced <= (2u << 20));
   }
   const CacheStats s = cache.stats();
   CHECK(s.total_malloced == 2u << 20);

@@ -40,7 +40,7 @@ TEST_CASE("slabs reassign empties a page and hands it to another class", "[slab]
   Cache cache(manual_config(0));
   const std::string small(100, 's');
   int n = 0;
-  while (cache.stats().evictions == 0)
+  while (!evicting_yet(cache, static_cast<uint64_t>(n)))
     REQUIRE(set(cache, numbered("s", n++), small) == StoreResult::kStored);
   const uint8_t src =
       cache.get("s1").slab_class() != 0 ? cache.get(numbered("s", n - 1)).slab_class() : 0;
@@ -76,7 +76,7 @@ TEST_CASE("automove gives pages to the class that evicts", "[slab][rebalance]") 
   Cache cache(manual_config(1));
   cache.tick(kStart);
   const std::string small(100, 's');
-  for (int n = 0; cache.stats().evictions == 0; ++n)
+  for (int n = 0; !evicting_yet(cache, static_cast<uint64_t>(n)); ++n)
     REQUIRE(set(cache, numbered("s", n), small) == StoreResult::kStored);
   cache.run_slab_rebalancer_once();  // baseline of eviction counters
   cache.tick(kStart + 100);          // the small items grow old
