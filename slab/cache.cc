@@ -172,8 +172,10 @@ struct Cache::Impl {
 
   // --- with the key's stripe lock held -------------------------------------------------------
 
-  void link(Item* it, uint64_t hv) {
-    it->set_cas(next_cas());
+  // cas: 0 gives the item the next CAS (a store); a rebuilt item keeps its old one and takes
+  // none from the counter, so the sequence clients see matches memcached's.
+  void link(Item* it, uint64_t hv, uint64_t cas = 0) {
+    it->set_cas(cas != 0 ? cas : next_cas());
     it->time.store(clock.now(), std::memory_order_relaxed);
     it->refcount.fetch_add(1, std::memory_order_relaxed);  // the hash table's reference
     // Release: the slab rebalancer reads the key of a linked item before taking its stripe.
@@ -202,9 +204,9 @@ struct Cache::Impl {
     release(it);
   }
 
-  void replace(Item* old_it, Item* new_it, uint64_t hv) {
+  void replace(Item* old_it, Item* new_it, uint64_t hv, uint64_t cas = 0) {
     unlink(old_it, hv);
-    link(new_it, hv);
+    link(new_it, hv, cas);
   }
 
   // The last step of the rebuild-outside-the-lock paths (append/prepend, an incr that outgrows
@@ -725,10 +727,8 @@ struct Cache::Impl {
       {
         std::lock_guard lock(locks.for_hash(hv));
         if (find_live(key, hv) == old_it) {
-          const uint64_t cas = old_it->cas();
           const uint8_t kept = old_it->bits() & (kItemFetched | kItemStale | kItemTokenSent);
-          replace(old_it, fresh, hv);
-          fresh->set_cas(cas);  // a touch does not change the CAS
+          replace(old_it, fresh, hv, old_it->cas());  // a touch does not change the CAS
           fresh->set_flag(kept);
           if (!only_add_field) lru.touch(fresh, clock.now(), /*try_only=*/true);
           done = true;

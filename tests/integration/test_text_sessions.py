@@ -78,6 +78,31 @@ def test_gets_unique_changes_on_every_mutation():
         assert seen[1] != seen[0] and seen[2] != seen[1] and seen[3] == seen[2] and seen[4] != seen[3], seen
 
 
+def test_cas_uniques_count_up_as_memcached_does():
+    # Uniques are opaque to clients, but the counter is observable: every store, append, incr
+    # and flush takes the next one; touch, gat and mg T take none, even when the item must be
+    # rebuilt to hold its first TTL (kiokud used to take one there).
+    with fresh() as srv, srv.session() as s:
+        seen = []
+        for cmd, reply in (("set k 0 0 1\r\n1\r\n", "STORED\r\n"),
+                           ("append k 0 0 1\r\n2\r\n", "STORED\r\n"),
+                           ("incr k 1\r\n", "13\r\n"),
+                           ("touch k 100\r\n", "TOUCHED\r\n"),
+                           ("set t 0 0 1\r\nx\r\n", "STORED\r\n"),
+                           ("gat 100 t\r\n", "VALUE t 0 1\r\nx\r\nEND\r\n"),
+                           ("set m 0 0 1\r\nx\r\n", "STORED\r\n"),
+                           ("mg m T100\r\n", "HD\r\n"),
+                           ("add k 0 0 1\r\nx\r\n", "NOT_STORED\r\n"),
+                           ("set j 0 0 1\r\nx\r\n", "STORED\r\n")):
+            s.call(cmd, reply)
+        for key in ("k", "t", "m", "j"):
+            seen.append(s.gets_cas(key))
+        assert seen == [3, 4, 5, 6], seen
+        s.call("flush_all\r\n", "OK\r\n")
+        s.call("set k 0 0 1\r\n1\r\n", "STORED\r\n")
+        assert s.gets_cas("k") == 8  # flush_all took one
+
+
 def test_gets_gat_gats_touch():
     with fresh() as srv, srv.session() as s:
         s.call("set a 5 0 2\r\n10\r\n", "STORED\r\n")

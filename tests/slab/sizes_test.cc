@@ -77,3 +77,20 @@ TEST_CASE("sizes_enable counts only items stored afterwards", "[slab][sizes]") {
   CHECK(without.enable_size_histogram() == SizesEnable::kCasDisabled);
   CHECK_FALSE(without.size_histogram(&out));
 }
+
+TEST_CASE("a touch that rebuilds an item older than the histogram leaves it uncounted",
+          "[slab][sizes][touch]") {
+  // The rebuilt copy keeps the old CAS, so it stays "older" and its delete subtracts nothing;
+  // it used to be counted when linked (with a fresh CAS) and then never taken off.
+  Cache cache(small_config());
+  cache.tick(kStart);
+  REQUIRE(set(cache, "a", "hello") == StoreResult::kStored);  // no TTL: touch rebuilds it
+  REQUIRE(cache.enable_size_histogram() == SizesEnable::kEnabled);
+  REQUIRE(cache.touch("a", 100));
+  CHECK(cache.get("a").cas() == 1);
+  CHECK(histogram(cache).empty());
+  REQUIRE(cache.remove("a"));
+  CHECK(histogram(cache).empty());
+  REQUIRE(set(cache, "b", "x") == StoreResult::kStored);
+  CHECK(cache.get("b").cas() == 3);  // the touch took no CAS (enabling took 2)
+}
