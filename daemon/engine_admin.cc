@@ -195,6 +195,10 @@ void execute_lru_crawler(slab::Cache& cache, std::string_view args, OutputQueue&
       out.append("CLIENT_ERROR bad command line format\r\n");
       return;
     }
+    if (w[0] == "sleep" && n > 1000000) {  // microseconds, as memcached bounds it
+      out.append("CLIENT_ERROR sleep must be one second or less\r\n");
+      return;
+    }
     out.append("OK\r\n");  // pacing is automatic in Kioku (background_work.cc)
   } else if (w[0] == "crawl" && w.size() == 2) {
     if (!cache.lru_crawler_enabled()) {
@@ -255,9 +259,13 @@ void execute_slabs(slab::Cache& cache, std::string_view args, OutputQueue& out) 
         out.append("SAME src and dst class are identical\r\n");
         break;
     }
-  } else if (w.size() == 2 && w[0] == "automove") {
+  } else if (w.size() >= 2 && w[0] == "automove") {  // memcached ignores words after the mode
     int64_t mode = 0;
-    if (!parse_int(w[1], &mode) || mode < 0 || mode > 2) {
+    if (!parse_int(w[1], &mode) || mode < 0) {
+      out.append("CLIENT_ERROR bad command line format\r\n");
+      return;
+    }
+    if (mode > 2) {
       out.append("ERROR\r\n");
       return;
     }
@@ -268,12 +276,68 @@ void execute_slabs(slab::Cache& cache, std::string_view args, OutputQueue& out) 
   }
 }
 
+void execute_lru(slab::Cache& cache, std::string_view args, OutputQueue& out) {
+  const std::vector<std::string_view> w = split_words(args);
+  slab::LruPolicy policy = cache.lru_policy();
+  // As memcached: words after the arguments are ignored; mode and temp_ttl need the
+  // maintainer (-o no_lru_maintainer runs the classic LRU with none).
+  const bool maintained = cache.config().lru_maintainer;
+  if (w.size() >= 5 && w[0] == "tune") {
+    int64_t hot = 0;
+    int64_t warm = 0;
+    double hot_factor = 0;
+    double warm_factor = 0;
+    if (!parse_int(w[1], &hot) || !parse_int(w[2], &warm) || hot < 0 || warm < 0 ||
+        hot > UINT32_MAX || warm > UINT32_MAX || !parse_double(w[3], &hot_factor) ||
+        !parse_double(w[4], &warm_factor)) {
+      out.append("ERROR\r\n");
+    } else if (hot + warm > 80) {
+      out.append("ERROR hot and warm pcts must not exceed 80\r\n");
+    } else if (!(hot_factor > 0) || !(warm_factor > 0)) {
+      out.append("ERROR hot/warm age factors must be greater than 0\r\n");
+    } else {
+      policy.hot_pct = static_cast<uint32_t>(hot);
+      policy.warm_pct = static_cast<uint32_t>(warm);
+      policy.hot_max_factor = hot_factor;
+      policy.warm_max_factor = warm_factor;
+      cache.set_lru_policy(policy);
+      out.append("OK\r\n");
+    }
+  } else if (w.size() >= 2 && w[0] == "mode" && maintained) {
+    if (w[1] == "flat" || w[1] == "segmented") {
+      policy.segmented = w[1] == "segmented";
+      cache.set_lru_policy(policy);
+      out.append("OK\r\n");
+    } else {
+      out.append("ERROR\r\n");
+    }
+  } else if (w.size() >= 2 && w[0] == "temp_ttl" && maintained) {
+    int64_t ttl = 0;
+    if (!parse_int(w[1], &ttl)) {
+      out.append("ERROR\r\n");
+      return;
+    }
+    policy.temp_lru = ttl >= 0;
+    if (ttl >= 0) policy.temporary_ttl = static_cast<uint32_t>(std::min<int64_t>(ttl, INT32_MAX));
+    cache.set_lru_policy(policy);
+    out.append("OK\r\n");
+  } else {
+    out.append("ERROR\r\n");
+  }
+}
+
 void execute_cachedump(slab::Cache& cache, std::string_view args, OutputQueue& out) {
   const std::vector<std::string_view> w = split_words(args);
   int64_t id = 0;
   int64_t limit = 0;
-  if (w.size() != 3 || !parse_int(w[1], &id) || !parse_int(w[2], &limit)) {
+  // As memcached: words after the limit are ignored; a missing one is "bad command line", a
+  // bad (or negative) number "bad command line format".
+  if (w.size() < 3) {
     out.append("CLIENT_ERROR bad command line\r\n");
+    return;
+  }
+  if (!parse_int(w[1], &id) || !parse_int(w[2], &limit) || id < 0 || limit < 0) {
+    out.append("CLIENT_ERROR bad command line format\r\n");
     return;
   }
   if (id < 1 || id > largest_class_id(cache)) {
@@ -340,13 +404,14 @@ void append_engine_settings(const slab::Cache& cache, OutputQueue& out) {
   append_stat(out, "slab_automove", cache.slab_automove());
   append_stat(out, "lru_crawler", cache.lru_crawler_enabled() ? "yes" : "no");
   append_stat(out, "lru_maintainer_thread", c.lru_maintainer ? "yes" : "no");
-  append_stat(out, "lru_segmented", c.lru_maintainer ? "yes" : "no");
-  append_stat(out, "hot_lru_pct", c.hot_lru_pct);
-  append_stat(out, "warm_lru_pct", c.warm_lru_pct);
-  fixed2("hot_max_factor", c.hot_max_factor);
-  fixed2("warm_max_factor", c.warm_max_factor);
-  append_stat(out, "temp_lru", c.temp_lru ? "yes" : "no");
-  append_stat(out, "temporary_ttl", c.temporary_ttl);
+  const slab::LruPolicy lru = cache.lru_policy();  // "lru tune|mode|temp_ttl" change it
+  append_stat(out, "lru_segmented", lru.segmented ? "yes" : "no");
+  append_stat(out, "hot_lru_pct", lru.hot_pct);
+  append_stat(out, "warm_lru_pct", lru.warm_pct);
+  fixed2("hot_max_factor", lru.hot_max_factor);
+  fixed2("warm_max_factor", lru.warm_max_factor);
+  append_stat(out, "temp_lru", lru.temp_lru ? "yes" : "no");
+  append_stat(out, "temporary_ttl", lru.temporary_ttl);
 }
 
 }  // namespace kioku::daemon

@@ -45,6 +45,9 @@ class MetadumpCursor {
 void execute_lru_crawler(slab::Cache& cache, std::string_view args, OutputQueue& out,
                          std::optional<MetadumpCursor>* dump);
 void execute_slabs(slab::Cache& cache, std::string_view args, OutputQueue& out);
+// "lru tune <hot pct> <warm pct> <hot max factor> <warm max factor>", "lru mode flat|segmented"
+// and "lru temp_ttl <seconds>" (below 0: TEMP off): the segmented LRU's knobs at run time.
+void execute_lru(slab::Cache& cache, std::string_view args, OutputQueue& out);
 // "stats cachedump <class> <limit>" (what libmemcached's memcdump sends). Writes the whole
 // reply, END or error included.
 void execute_cachedump(slab::Cache& cache, std::string_view args, OutputQueue& out);

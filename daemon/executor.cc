@@ -149,6 +149,9 @@ ExecuteOutcome Executor::execute(const TextRequest& request, OutputQueue& out) {
     case TextCommand::kSlabs:
       execute_slabs(cache_, request.arguments, out);
       break;
+    case TextCommand::kLru:
+      execute_lru(cache_, request.arguments, out);
+      break;
     case TextCommand::kWatch: {
       // The connection turns into an event stream: the hub takes a duplicate of the socket
       // (and answers OK on it); this connection then closes its own descriptor.
@@ -339,6 +342,7 @@ void Executor::stats(const TextRequest& request, OutputQueue& out) {
     return;
   } else if (what == "items") {
     char name[64];
+    const bool temp_lru = cache_.lru_policy().temp_lru;  // memcached lists TEMP only when on
     for (const slab::ItemClassStats& c : cache_.item_stats()) {
       if (c.number == 0) continue;
       auto row = [&](const char* field, uint64_t value) {
@@ -349,6 +353,7 @@ void Executor::stats(const TextRequest& request, OutputQueue& out) {
       row("number_hot", c.number_hot);
       row("number_warm", c.number_warm);
       row("number_cold", c.number_cold);
+      if (temp_lru) row("number_temp", c.number_temp);
       row("age_hot", c.age_hot);
       row("age_warm", c.age_warm);
       row("age", c.age);

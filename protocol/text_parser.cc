@@ -333,6 +333,7 @@ TextParseResult parse_command_line(std::string_view buffer) {
   if (cmd == "shutdown") return with_arguments(line, t, consumed, TextCommand::kShutdown);
   if (cmd == "lru_crawler") return with_arguments(line, t, consumed, TextCommand::kLruCrawler);
   if (cmd == "slabs") return with_arguments(line, t, consumed, TextCommand::kSlabs);
+  if (cmd == "lru") return with_arguments(line, t, consumed, TextCommand::kLru);
   if (cmd == "watch") return with_arguments(line, t, consumed, TextCommand::kWatch);
   if (cmd == "config") return parse_config(t, consumed);
   if (cmd == "refresh_certs") return ok(consumed, TextRequest{.command = TextCommand::kRefreshCerts});

@@ -37,7 +37,7 @@ constexpr uint32_t kMaxStripePower = 13;
 constexpr int kAllocTries = 10;  // evict-and-retry rounds before giving up
 constexpr int kEvictSearch = 5;  // items looked at from the LRU tail per round (memcached)
 
-LruPolicy lru_policy(const CacheConfig& c) {
+LruPolicy policy_from(const CacheConfig& c) {
   LruPolicy p;
   p.segmented = c.lru_maintainer;
   p.hot_pct = c.hot_lru_pct;
@@ -82,7 +82,7 @@ struct Cache::Impl {
         slabs(c, header),
         locks(std::min(kMaxStripePower, c.hashpower_init)),
         table(c.hashpower_init, locks, slabs),
-        lru(slabs, lru_policy(c)),
+        lru(slabs, policy_from(c)),
         crawler_enabled(c.lru_crawler),
         automove(c.slab_reassign ? c.slab_automove : 0) {}
 
@@ -418,7 +418,7 @@ struct Cache::Impl {
       } else if (!config.evict_to_free) {
         it = prev;
         continue;
-      } else if (seg != kTemp && it->is_active() && lru.policy().segmented) {
+      } else if (seg != kTemp && it->is_active() && lru.segmented()) {
         // Read since the maintainer last looked: spare it, as the maintainer would have
         // (it falls behind under a burst of sets, and then eviction reaches HOT or WARM).
         it->clear_flag(kItemActive);
@@ -1203,7 +1203,7 @@ void Cache::release(Item* item) { impl_->release(item); }
 
 uint64_t Cache::run_lru_maintainer_once(int budget) {
   Impl& d = *impl_;
-  if (!d.lru.policy().segmented) return 0;
+  if (!d.config.lru_maintainer) return 0;  // classic LRU from the start: nothing to juggle
   const RelTime now = d.clock.now();
   uint64_t moves = 0;
   for (uint32_t id = 1; id <= d.slabs.class_count(); ++id) {
@@ -1437,6 +1437,10 @@ void Cache::run_slab_rebalancer_once() {
 void Cache::set_slab_automove(uint32_t mode) {
   impl_->automove.store(mode, std::memory_order_relaxed);
 }
+
+LruPolicy Cache::lru_policy() const { return impl_->lru.policy(); }
+
+void Cache::set_lru_policy(const LruPolicy& policy) { impl_->lru.set_policy(policy); }
 
 uint32_t Cache::slab_automove() const { return impl_->automove.load(std::memory_order_relaxed); }
 

@@ -26,6 +26,8 @@
 #include <string_view>
 #include <vector>
 
+#include "slab/lru_policy.h"
+
 namespace kioku::slab {
 
 using RelTime = uint32_t;
@@ -528,6 +530,9 @@ class Cache {
   // slabs reassign <src> <dst>: src -1 = any class with a spare page; dst 0 = global pool.
   ReassignResult slabs_reassign(int src, int dst);
   void set_slab_automove(uint32_t mode);  // 0 off, 1 on evictions, 2 aggressive
+  // "lru tune|mode|temp_ttl": the policy in force (starting from the config's fields).
+  LruPolicy lru_policy() const;
+  void set_lru_policy(const LruPolicy& policy);
   uint32_t slab_automove() const;
   EngineStats engine_stats() const;
 

@@ -38,14 +38,36 @@ void Lru::unlink_locked(List& list, Item* item) {
   seg.bytes -= item->total_size();
 }
 
+LruPolicy Lru::policy() const {
+  LruPolicy p;
+  p.segmented = segmented_.load(std::memory_order_relaxed);
+  p.hot_pct = hot_pct_.load(std::memory_order_relaxed);
+  p.warm_pct = warm_pct_.load(std::memory_order_relaxed);
+  p.hot_max_factor = hot_max_factor_.load(std::memory_order_relaxed);
+  p.warm_max_factor = warm_max_factor_.load(std::memory_order_relaxed);
+  p.temp_lru = temp_lru_.load(std::memory_order_relaxed);
+  p.temporary_ttl = temporary_ttl_.load(std::memory_order_relaxed);
+  return p;
+}
+
+void Lru::set_policy(const LruPolicy& p) {
+  segmented_.store(p.segmented, std::memory_order_relaxed);
+  hot_pct_.store(p.hot_pct, std::memory_order_relaxed);
+  warm_pct_.store(p.warm_pct, std::memory_order_relaxed);
+  hot_max_factor_.store(p.hot_max_factor, std::memory_order_relaxed);
+  warm_max_factor_.store(p.warm_max_factor, std::memory_order_relaxed);
+  temp_lru_.store(p.temp_lru, std::memory_order_relaxed);
+  temporary_ttl_.store(p.temporary_ttl, std::memory_order_relaxed);
+}
+
 void Lru::link(Item* item, RelTime now) {
   List& l = list_of(item);
   LruSegment s = kCold;
-  if (policy_.segmented) {
+  if (segmented()) {
     s = kHot;
     const RelTime exptime = item->exptime();
-    if (policy_.temp_lru && exptime != 0 &&
-        exptime - std::min(exptime, now) < policy_.temporary_ttl)
+    if (temp_lru_.load(std::memory_order_relaxed) && exptime != 0 &&
+        exptime - std::min(exptime, now) < temporary_ttl_.load(std::memory_order_relaxed))
       s = kTemp;
   }
   std::lock_guard lock(l.mu);
@@ -59,7 +81,7 @@ void Lru::unlink(Item* item) {
 }
 
 void Lru::touch(Item* item, RelTime now, bool try_only) {
-  if (policy_.segmented) {
+  if (segmented()) {
     // memcached's do_item_bump: the first read only marks "fetched", a second one "active".
     const uint8_t seg = item->segment();
     hits_[slabs_.class_of(item)][thread_slot() % kHitSlots].seg[seg].fetch_add(1, std::memory_order_relaxed);
@@ -87,9 +109,24 @@ void Lru::touch(Item* item, RelTime now, bool try_only) {
 }
 
 int Lru::juggle(uint8_t id, RelTime now, int budget) {
-  if (!policy_.segmented) return 0;
+  const bool flat = !segmented();
   int moves = 0;
-  for (List& l : lists_[id]) moves += juggle_list(l, now, budget);
+  for (List& l : lists_[id]) moves += flat ? drain_to_cold(l, budget) : juggle_list(l, now, budget);
+  return moves;
+}
+
+int Lru::drain_to_cold(List& l, int budget) {
+  std::lock_guard lock(l.mu);
+  int moves = 0;
+  for (const LruSegment s : {kHot, kWarm}) {
+    for (; moves < budget; ++moves) {
+      Item* it = item_at(l.seg[s].tail);
+      if (it == nullptr) break;
+      it->clear_flag(kItemActive);
+      ++l.counters.moves_to_cold;
+      move_locked(l, it, kCold);
+    }
+  }
   return moves;
 }
 
@@ -103,8 +140,9 @@ int Lru::juggle_list(List& l, RelTime now, int budget) {
                            : now - std::min(now, cold_tail->time.load(std::memory_order_relaxed));
 
   for (const LruSegment s : {kHot, kWarm}) {
-    const uint64_t limit = total * (s == kHot ? policy_.hot_pct : policy_.warm_pct) / 100;
-    const double factor = s == kHot ? policy_.hot_max_factor : policy_.warm_max_factor;
+    const uint64_t limit = total * (s == kHot ? hot_pct_ : warm_pct_).load(std::memory_order_relaxed) / 100;
+    const double factor =
+        (s == kHot ? hot_max_factor_ : warm_max_factor_).load(std::memory_order_relaxed);
     const auto max_age = static_cast<RelTime>(static_cast<double>(cold_age) * factor);
     // Each active item met is re-queued; bound the walk so a list of all-active items ends.
     for (int looked = 0; looked < budget; ++looked) {

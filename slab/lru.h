@@ -29,6 +29,7 @@
 #include <mutex>
 
 #include "slab/item.h"
+#include "slab/lru_policy.h"
 #include "slab/slab_allocator.h"
 
 namespace kioku::slab {
@@ -75,16 +76,6 @@ struct LruCounters {
   }
 };
 
-struct LruPolicy {
-  bool segmented = true;  // the maintainer runs
-  uint32_t hot_pct = 20;
-  uint32_t warm_pct = 40;
-  double hot_max_factor = 0.2;
-  double warm_max_factor = 2.0;
-  bool temp_lru = false;
-  uint32_t temporary_ttl = 61;
-};
-
 class Lru {
  public:
   struct Segment {
@@ -101,7 +92,7 @@ class Lru {
     uint64_t bytes() const { return seg[0].bytes + seg[1].bytes + seg[2].bytes + seg[3].bytes; }
   };
 
-  Lru(const SlabAllocator& slabs, const LruPolicy& policy) : slabs_(slabs), policy_(policy) {}
+  Lru(const SlabAllocator& slabs, const LruPolicy& policy) : slabs_(slabs) { set_policy(policy); }
 
   // An item's list: fixed while it is linked (the slab mover, which gives an item a new chunk,
   // relinks it by its new reference).
@@ -110,7 +101,11 @@ class Lru {
   }
   List& list(uint8_t id, uint32_t shard) { return lists_[id][shard]; }
   List& list_of(const Item* item) { return lists_[slabs_.class_of(item)][shard_of(item)]; }
-  const LruPolicy& policy() const { return policy_; }
+  // The policy can change while the cache runs ("lru tune", "lru mode", "lru temp_ttl"): its
+  // fields are atomics, read where used; policy() is a snapshot of them all.
+  LruPolicy policy() const;
+  void set_policy(const LruPolicy& policy);
+  bool segmented() const { return segmented_.load(std::memory_order_relaxed); }
   const SlabAllocator& slabs() const { return slabs_; }
   Item* item_at(ItemRefId ref) const { return slabs_.item_at(ref); }
 
@@ -134,14 +129,23 @@ class Lru {
   uint64_t hits(uint8_t id, LruSegment s) const;
 
   // The maintainer's pass over one class: demotes HOT / WARM tails, re-queues active items
-  // and promotes active COLD tails, looking at most budget items per shard. Returns moves made.
+  // and promotes active COLD tails, looking at most budget items per shard. Unsegmented
+  // ("lru mode flat" at run time) it moves what HOT and WARM still hold to COLD instead, so
+  // that one LRU order governs every item again. Returns moves made.
   int juggle(uint8_t id, RelTime now, int budget);
 
  private:
   int juggle_list(List& l, RelTime now, int budget);
+  int drain_to_cold(List& l, int budget);
 
   const SlabAllocator& slabs_;
-  LruPolicy policy_;
+  std::atomic<bool> segmented_{true};
+  std::atomic<uint32_t> hot_pct_{20};
+  std::atomic<uint32_t> warm_pct_{40};
+  std::atomic<double> hot_max_factor_{0.2};
+  std::atomic<double> warm_max_factor_{2.0};
+  std::atomic<bool> temp_lru_{false};
+  std::atomic<uint32_t> temporary_ttl_{61};
   std::array<std::array<List, kLruShards>, kMaxSlabClasses + 1> lists_;
   // Hits by class and segment, bumped by every get without a lock: one cache line per class
   // and thread slot (slab/thread_slot.h), so gets on different workers never

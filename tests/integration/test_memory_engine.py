@@ -34,6 +34,7 @@ def test_lru_crawler_replies():
         line = s.readline()
         assert line in (b"OK\r\n", b"BUSY currently processing crawler request\r\n"), line
         s.call("lru_crawler sleep 100\r\n", "OK\r\n")
+        s.call("lru_crawler sleep 1000001\r\n", "CLIENT_ERROR sleep must be one second or less\r\n")
         s.call("lru_crawler tocrawl 100\r\n", "OK\r\n")
         s.call("lru_crawler disable\r\n", "OK\r\n")
         s.call("lru_crawler crawl 1\r\n", "CLIENT_ERROR lru crawler disabled\r\n")
@@ -114,6 +115,8 @@ def test_cachedump_and_memcdump_list_the_keys():
         assert s.read_until(b"END\r\n").count(b"ITEM ") == 1
         s.call("stats cachedump 300 0\r\n", "CLIENT_ERROR Illegal slab id\r\n")
         s.call("stats cachedump 1\r\n", "CLIENT_ERROR bad command line\r\n")
+        s.call("stats cachedump x 1\r\n", "CLIENT_ERROR bad command line format\r\n")
+        s.call("stats cachedump 1 -1\r\n", "CLIENT_ERROR bad command line format\r\n")
         out = subprocess.run(["memcdump", "--servers=127.0.0.1:%d" % srv.port],
                              capture_output=True, timeout=30)
         assert out.returncode == 0, out
@@ -194,6 +197,10 @@ def test_slabs_command_replies():
         s.call("slabs reassign 1 2\r\n", "NOSPARE source class has no spare pages\r\n")
         s.call("slabs automove 2\r\n", "OK\r\n")
         s.call("slabs automove 3\r\n", "ERROR\r\n")
+        s.call("slabs automove x\r\n", "CLIENT_ERROR bad command line format\r\n")
+        s.call("slabs automove -1\r\n", "CLIENT_ERROR bad command line format\r\n")
+        s.call("slabs automove 1 ignored\r\n", "OK\r\n")
+        assert s.stats("settings")["slab_automove"] == "1"
         s.call("slabs automove 0\r\n", "OK\r\n")
         assert s.stats("settings")["slab_automove"] == "0"
 
@@ -332,6 +339,68 @@ def test_engine_options_reach_stats_settings():
         st = srv.stats("settings")
         assert st["lru_maintainer_thread"] == "no", st
         assert st["lru_crawler"] == "no"
+
+
+def item_counts(s):
+    """{field: sum over classes} of "stats items" (number_hot, number_temp, ...)."""
+    counts = {}
+    for k, v in s.stats("items").items():
+        field = k.split(":", 2)[2]
+        counts[field] = counts.get(field, 0) + int(v)
+    return counts
+
+
+def test_lru_command_tunes_the_segments_at_run_time():
+    with Server() as srv, srv.session() as s:
+        s.call("lru tune 10 25 0.1 3\r\n", "OK\r\n")
+        st = s.stats("settings")
+        assert (st["hot_lru_pct"], st["warm_lru_pct"], st["hot_max_factor"],
+                st["warm_max_factor"]) == ("10", "25", "0.10", "3.00"), st
+        s.call("lru tune 60 25 0.1 2\r\n", "ERROR hot and warm pcts must not exceed 80\r\n")
+        s.call("lru tune 10 25 0 2\r\n", "ERROR hot/warm age factors must be greater than 0\r\n")
+        s.call("lru tune 10 25 0.1\r\n", "ERROR\r\n")
+        s.call("lru tune x 25 0.1 2\r\n", "ERROR\r\n")
+        s.call("lru mode sideways\r\n", "ERROR\r\n")
+        s.call("lru temp_ttl x\r\n", "ERROR\r\n")
+        s.call("lru\r\n", "ERROR\r\n")
+        s.call("lru bogus 1\r\n", "ERROR\r\n")
+        assert s.stats("settings")["hot_lru_pct"] == "10"
+        # temp_ttl: items stored with a shorter TTL go to TEMP; below 0 turns TEMP off.
+        s.call("lru temp_ttl 100\r\n", "OK\r\n")
+        st = s.stats("settings")
+        assert (st["temp_lru"], st["temporary_ttl"]) == ("yes", "100"), st
+        s.call("set short 0 50 1\r\nx\r\n", "STORED\r\n")
+        assert item_counts(s)["number_temp"] == 1
+        s.call("lru temp_ttl -1\r\n", "OK\r\n")
+        assert s.stats("settings")["temp_lru"] == "no"
+        s.call("set short2 0 50 1\r\nx\r\n", "STORED\r\n")
+        assert "number_temp" not in item_counts(s)  # listed only while TEMP is on
+        s.call("lru temp_ttl 100\r\n", "OK\r\n")
+        assert item_counts(s)["number_temp"] == 1  # short2 went to HOT
+        s.call("lru temp_ttl -1\r\n", "OK\r\n")
+        # flat: new items go straight to COLD, one classic LRU.
+        s.call("set hot 0 0 1\r\nx\r\n", "STORED\r\n")
+        before = item_counts(s)
+        s.call("lru mode flat\r\n", "OK\r\n")
+        assert s.stats("settings")["lru_segmented"] == "no"
+        s.call("set flat 0 0 1\r\nx\r\n", "STORED\r\n")
+        after = item_counts(s)
+        assert after["number_cold"] >= before["number_cold"] + 1, (before, after)
+        if not is_memcached():
+            # kiokud's maintainer also hands what HOT and WARM held over to COLD.
+            assert wait_for(lambda: (lambda c: c["number_hot"] + c["number_warm"] == 0)(
+                item_counts(s)), timeout=5), item_counts(s)
+        s.call("lru mode segmented\r\n", "OK\r\n")
+        assert s.stats("settings")["lru_segmented"] == "yes"
+        s.call("set seg 0 0 1\r\nx\r\n", "STORED\r\n")
+        assert item_counts(s)["number_hot"] >= 1
+        for key in ("short", "short2", "hot", "flat", "seg"):
+            s.call("get %s\r\n" % key, "VALUE %s 0 1\r\nx\r\nEND\r\n" % key)
+    # Without the maintainer there are no segments to switch or TEMP to fill.
+    with Server(["-o", "no_lru_maintainer"]) as srv, srv.session() as s:
+        s.call("lru mode segmented\r\n", "ERROR\r\n")
+        s.call("lru temp_ttl 10\r\n", "ERROR\r\n")
+        s.call("lru tune 10 25 0.1 2\r\n", "OK\r\n")
 
 
 def test_temp_lru_holds_short_ttls():

@@ -124,3 +124,30 @@ TEST_CASE("with the maintainer off every item lives in COLD", "[slab][lru]") {
   CHECK(s.number_cold == 10);
   CHECK(s.number_hot == 0);
 }
+
+TEST_CASE("switched to flat at run time, new items go to COLD and the maintainer empties HOT "
+          "and WARM into it; switched back, HOT fills again",
+          "[slab][lru]") {
+  Cache cache(manual_config());
+  cache.tick(kStart);
+  for (int i = 0; i < 50; ++i)
+    REQUIRE(set(cache, numbered("k", i), "value") == StoreResult::kStored);
+  LruPolicy policy = cache.lru_policy();
+  REQUIRE(policy.segmented);
+  policy.segmented = false;
+  cache.set_lru_policy(policy);
+  CHECK_FALSE(cache.lru_policy().segmented);
+  REQUIRE(set(cache, "flat", "value") == StoreResult::kStored);
+  CHECK(only_class(cache).number_hot == 50);
+  CHECK(only_class(cache).number_cold == 1);
+  CHECK(cache.run_lru_maintainer_once() == 50);  // one move per item HOT held
+  CHECK(cache.run_lru_maintainer_once() == 0);
+  ItemClassStats s = only_class(cache);
+  CHECK(s.number_hot + s.number_warm == 0);
+  CHECK(s.number_cold == 51);
+  policy.segmented = true;
+  cache.set_lru_policy(policy);
+  REQUIRE(set(cache, "segmented", "value") == StoreResult::kStored);
+  CHECK(only_class(cache).number_hot == 1);
+  for (int i = 0; i < 50; ++i) CHECK(cache.get(numbered("k", i)));
+}
