@@ -35,7 +35,8 @@ constexpr uint32_t kNoAutoCreate = 0xffffffff;
 
 BinaryExecutor::BinaryExecutor(const Settings& settings, slab::Cache& cache, ThreadStats& stats,
                                ServerControl& control, OutputPools& buffers)
-    : settings_(settings), cache_(cache), stats_(stats), control_(control), buffers_(buffers) {}
+    : settings_(settings), cache_(cache), stats_(stats), control_(control),
+      prefixes_(control.prefix_stats()), buffers_(buffers) {}
 
 void BinaryExecutor::reply(const BinaryHeader& request, OutputQueue& out, uint64_t cas,
                            std::string_view extras, std::string_view key, std::string_view body,
@@ -70,6 +71,7 @@ void BinaryExecutor::reply_error(const BinaryHeader& header, BinaryStatus status
 
 void BinaryExecutor::reply_too_large(const BinaryRequest& request, OutputQueue& out) {
   stats_.store_too_large.add();
+  if (prefixes_ != nullptr) prefixes_->record_set(request.key);
   if (protocol::loud_form(static_cast<BinaryOpcode>(request.header.opcode)) == BinaryOpcode::kSet) {
     cache_.remove(request.key);
   }
@@ -157,6 +159,8 @@ void BinaryExecutor::retrieve(const BinaryRequest& request, BinaryOpcode op, Out
     item = cache_.get(request.key);
     (item ? stats_.get_hits : stats_.get_misses).add();
   }
+  // memcached counts binary touch and gat as gets of the prefix too.
+  if (prefixes_ != nullptr) prefixes_->record_get(request.key, static_cast<bool>(item));
   if (!item) {
     if (quiet) return;
     if (with_key) {
@@ -193,6 +197,7 @@ void BinaryExecutor::retrieve(const BinaryRequest& request, BinaryOpcode op, Out
 void BinaryExecutor::store(const BinaryRequest& request, BinaryOpcode op, std::string_view value,
                            OutputQueue& out) {
   stats_.set_cmds.add();
+  if (prefixes_ != nullptr) prefixes_->record_set(request.key);
   const uint64_t cas_in = request.header.cas;
   const bool concat = op == BinaryOpcode::kAppend || op == BinaryOpcode::kPrepend;
   uint32_t flags = 0;
@@ -314,6 +319,7 @@ void BinaryExecutor::arithmetic(const BinaryRequest& request, BinaryOpcode op, O
 }
 
 void BinaryExecutor::remove(const BinaryRequest& request, OutputQueue& out) {
+  if (prefixes_ != nullptr) prefixes_->record_delete(request.key);
   switch (cache_.remove_if_cas(request.key, request.header.cas)) {
     case slab::RemoveResult::kRemoved:
       stats_.delete_hits.add();
@@ -358,8 +364,19 @@ void BinaryExecutor::stats(const BinaryRequest& request, OutputQueue& out) {
     terminator_only = true;
   } else if (group.starts_with("settings")) {
     text_group = "settings";
-  } else if (group == "detail on" || group == "detail off") {
-    terminator_only = true;  // Kioku keeps no per-prefix detail: nothing to switch
+  } else if (group == "detail" || group.starts_with("detail ")) {
+    // As memcached: "detail" alone or "detail dump" sends the dump as one stat named
+    // "detailed"; "detail on|off" switches it; any other word is not found.
+    const std::string_view word = group.substr(6);
+    if (prefixes_ != nullptr && (word.empty() || word.starts_with(" dump"))) {
+      reply(request.header, out, 0, {}, "detailed", prefixes_->dump());
+    } else if (prefixes_ != nullptr && (word.starts_with(" on") || word.starts_with(" off"))) {
+      prefixes_->set_enabled(word.starts_with(" on"));
+    } else {
+      reply_error(request.header, BinaryStatus::kKeyNotFound, out);
+      return;
+    }
+    terminator_only = true;
   } else if (group == "items" || group == "slabs" || group == "sizes") {
     text_group = group;
   } else {

@@ -62,6 +62,7 @@ class BinaryExecutor {
   slab::Cache& cache_;
   ThreadStats& stats_;
   ServerControl& control_;
+  PrefixStats* prefixes_;  // "stats detail" (nullptr in unit tests)
   OutputPools& buffers_;
   bool authenticated_ = false;
   std::unique_ptr<SaslSession> sasl_;  // created on the first SASL command

@@ -239,6 +239,7 @@ void Connection::process_input() {
         // answers this and swallows the value; Kioku buffers values outside -m, so it bounds
         // what one worker's connections may hold in flight the same way.
         if (!request.noreply) output_.append("SERVER_ERROR out of memory storing object\r\n");
+        executor().count_prefix_set(request.key);
         if (request.command == protocol::TextCommand::kSet) {
           worker_.server().cache().remove(request.key);  // as memcached: no stale value
         }
@@ -258,6 +259,7 @@ void Connection::process_input() {
         if (!request.noreply) {
           output_.append(protocol::error_reply(protocol::TextError::kBadDataChunk));
         }
+        executor().count_prefix_set(request.key);
         continue;
       }
     } else {

@@ -71,6 +71,7 @@ ExecuteOutcome Executor::execute(const TextRequest& request, OutputQueue& out) {
       arithmetic(request, out);
       break;
     case TextCommand::kDelete:
+      if (prefixes_ != nullptr) prefixes_->record_delete(request.key);
       if (cache_.remove(request.key)) {
         stats_.delete_hits.add();
         reply(request, out, protocol::kDeleted);
@@ -204,6 +205,7 @@ bool Executor::retrieve(const TextRequest& request, OutputQueue& out) {
       (item ? stats_.touch_hits : stats_.touch_misses).add();
     }
     stats_.get_cmds.add();
+    if (prefixes_ != nullptr) prefixes_->record_get(key, static_cast<bool>(item));
     if (watched(kWatchFetchers)) [[unlikely]] {
       watch_->item_get(key, item ? "found" : "not_found", item ? item.slab_class() : 0, client_fd_,
                        item ? item.value_size() : 0);
@@ -226,6 +228,7 @@ bool Executor::retrieve(const TextRequest& request, OutputQueue& out) {
 
 void Executor::store(const TextRequest& request, OutputQueue& out) {
   stats_.set_cmds.add();
+  count_prefix_set(request.key);
   const slab::StoreMode mode = store_mode(request.command);
   slab::StoreResult result = cache_.store(mode, request.key, request.flags, request.exptime,
                                           request.value, request.cas_unique);
@@ -274,6 +277,7 @@ void Executor::log_mutation(const TextRequest& request, slab::StoreResult result
 
 void Executor::reply_too_large(const TextRequest& request, OutputQueue& out) {
   stats_.set_cmds.add();
+  count_prefix_set(request.key);
   stats_.store_too_large.add();
   // As memcached: the old value of a set that could not be stored is not kept around.
   if (request.command == TextCommand::kSet) cache_.remove(request.key);
@@ -399,17 +403,35 @@ void Executor::stats(const TextRequest& request, OutputQueue& out) {
     }
     append_stat(out, "active_slabs", active);
     append_stat(out, "total_malloced", cache_.stats().total_malloced);
-  } else if (what.starts_with("cachedump")) {
+  } else if (what == "cachedump" || what.starts_with("cachedump ")) {
     execute_cachedump(cache_, what, out);
     return;
-  } else if (what.starts_with("detail")) {
-    out.append("CLIENT_ERROR usage: stats detail on|off|dump\r\n");
+  } else if (what == "detail" || what.starts_with("detail ")) {
+    stats_detail(what, out);
     return;
   } else {
     out.append(protocol::kError);
     return;
   }
   out.append(protocol::kEnd);
+}
+
+void Executor::stats_detail(std::string_view args, OutputQueue& out) {
+  // memcached looks at the word after "detail" only.
+  args.remove_prefix(std::min(args.size(), std::string_view("detail").size()));
+  while (!args.empty() && args.front() == ' ') args.remove_prefix(1);
+  const std::string_view word = args.substr(0, args.find(' '));
+  if (prefixes_ != nullptr && word == "on") {
+    prefixes_->set_enabled(true);
+    out.append(protocol::kOk);
+  } else if (prefixes_ != nullptr && word == "off") {
+    prefixes_->set_enabled(false);
+    out.append(protocol::kOk);
+  } else if (prefixes_ != nullptr && word == "dump") {
+    out.append(prefixes_->dump());
+  } else {
+    out.append("CLIENT_ERROR usage: stats detail on|off|dump\r\n");
+  }
 }
 
 void Executor::cache_memlimit(const TextRequest& request, OutputQueue& out) {

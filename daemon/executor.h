@@ -11,6 +11,7 @@
 #include "daemon/cluster_config.h"
 #include "daemon/engine_admin.h"
 #include "daemon/output_queue.h"
+#include "daemon/prefix_stats.h"
 #include "daemon/settings.h"
 #include "daemon/thread_stats.h"
 #include "daemon/watch_hub.h"
@@ -31,6 +32,8 @@ class ServerControl {
   virtual void set_verbosity(int level) = 0;
   // The `watch` streams; nullptr where there are none (unit tests).
   virtual WatchHub* watch_hub() { return nullptr; }
+  // "stats detail"; nullptr where there is none (unit tests).
+  virtual PrefixStats* prefix_stats() { return nullptr; }
   virtual ClusterConfig& cluster_config() = 0;
   // "refresh_certs": reloads the TLS certificates and appends the reply. Not pure, so that
   // test doubles need not care.
@@ -48,7 +51,7 @@ class Executor {
   Executor(const Settings& settings, slab::Cache& cache, ThreadStats& stats,
            ServerControl& control)
       : settings_(settings), cache_(cache), stats_(stats), control_(control),
-        watch_(control.watch_hub()) {}
+        watch_(control.watch_hub()), prefixes_(control.prefix_stats()) {}
 
   ExecuteOutcome execute(const protocol::TextRequest& request, OutputQueue& out);
 
@@ -67,6 +70,11 @@ class Executor {
 
   // Replies for a storage command refused before its value is read (too large).
   void reply_too_large(const protocol::TextRequest& request, OutputQueue& out);
+  // "stats detail" counts a storage command as a set as soon as its line is read, also when
+  // its value then turns out bad (as memcached): the connection calls this on those paths.
+  void count_prefix_set(std::string_view key) {
+    if (prefixes_ != nullptr) prefixes_->record_set(key);
+  }
 
  private:
   // False when the reply outgrew kMaxReplyOwnedBytes and was cut short with a SERVER_ERROR.
@@ -74,6 +82,7 @@ class Executor {
   void store(const protocol::TextRequest& request, OutputQueue& out);
   void arithmetic(const protocol::TextRequest& request, OutputQueue& out);
   void stats(const protocol::TextRequest& request, OutputQueue& out);
+  void stats_detail(std::string_view args, OutputQueue& out);  // "detail on|off|dump"
   void cache_memlimit(const protocol::TextRequest& request, OutputQueue& out);
   void log_mutation(const protocol::TextRequest& request, slab::StoreResult result);
 
@@ -82,6 +91,7 @@ class Executor {
   ThreadStats& stats_;
   ServerControl& control_;
   WatchHub* watch_;
+  PrefixStats* prefixes_;
   int client_fd_ = -1;
   std::unique_ptr<Transport>* client_transport_ = nullptr;
   std::optional<MetadumpCursor> dump_;

@@ -71,7 +71,8 @@ double seconds(const timeval& tv) { return static_cast<double>(tv.tv_sec) + tv.t
 }  // namespace
 
 Server::Server(const Settings& settings)
-    : settings_(settings), cluster_config_(settings.cluster_nodes) {
+    : settings_(settings), prefix_stats_(settings.stat_prefix),
+      cluster_config_(settings.cluster_nodes) {
   started_ = std::time(nullptr);
   slab::CacheConfig config = cache_config(settings, started_ - kProcessStartSlack);
   config.on_evict = [](void* hub_ptr, const slab::CacheConfig::EvictedItem& item) {
@@ -404,6 +405,7 @@ void Server::reset_stats() {
   total_connections_baseline_ = total_connections_.load();
   rejected_connections_baseline_ = rejected_connections_.load();
   if (tls_) tls_->reset_stats();
+  prefix_stats_.clear();
 }
 
 void Server::refresh_certs(OutputQueue& out) {
@@ -526,7 +528,7 @@ void Server::write_settings_stats(OutputQueue& out) {
   append_stat(out, "chunk_size", s.chunk_size);
   append_stat(out, "num_threads", s.threads);
   append_stat(out, "stat_key_prefix", std::string_view(&s.stat_prefix, 1));
-  append_stat(out, "detail_enabled", "no");
+  append_stat(out, "detail_enabled", prefix_stats_.enabled() ? "yes" : "no");
   append_stat(out, "reqs_per_event", s.reqs_per_event);
   append_stat(out, "cas_enabled", s.use_cas ? "yes" : "no");
   append_stat(out, "tcp_backlog", s.backlog);

@@ -64,6 +64,7 @@ class Server final : public ServerControl {
   void request_shutdown() override;
   void set_verbosity(int level) override;
   WatchHub* watch_hub() override { return &watch_hub_; }
+  PrefixStats* prefix_stats() override { return &prefix_stats_; }
   ClusterConfig& cluster_config() override { return cluster_config_; }
   void refresh_certs(OutputQueue& out) override;
 
@@ -88,6 +89,7 @@ class Server final : public ServerControl {
 
   const Settings& settings_;
   WatchHub watch_hub_;  // before cache_: the cache reports evictions to it
+  PrefixStats prefix_stats_;
   std::unique_ptr<slab::Cache> cache_;
   std::unique_ptr<TlsContext> tls_;
   EventBasePtr base_;

@@ -224,6 +224,7 @@ void UdpListener::serve_datagram(WorkerSide& side, int fd, std::string_view data
         if (!request.noreply) {
           side.output.append(protocol::error_reply(protocol::TextError::kBadDataChunk));
         }
+        side.executor.count_prefix_set(request.key);
         rest.remove_prefix(consumed);
         send_reply(side, fd, header->request_id, peer, peer_length);
         continue;

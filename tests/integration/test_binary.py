@@ -189,6 +189,30 @@ def test_incr_decr_initial_value_and_expiration():
         assert b.call(s, "INCR", "w", b.incr_extras(1)).value == bytes(8)
 
 
+def test_stats_detail_counts_binary_commands():
+    # As memcached 1.6.18 (probed): binary get, gat and touch count as gets, set as a set,
+    # delete as a delete.
+    with Server() as srv, srv.session() as text, srv.session() as s:
+        # A connection speaks the protocol of its first byte: text commands on their own one.
+        text.call("stats detail on\r\n", "OK\r\n")
+        b.call(s, "SET", "u:1", b.set_extras(), "v")
+        assert b.call(s, "GET", "u:1").status == 0
+        assert b.call(s, "GET", "u:2").status == 1
+        b.call(s, "TOUCH", "u:1", b.touch_extras(100))
+        b.call(s, "GAT", "u:3", b.touch_extras(100))
+        b.call(s, "DELETE", "u:1")
+        text.call("stats detail dump\r\n", "PREFIX u get 4 hit 2 set 1 del 1\r\nEND\r\n")
+        # The binary STAT group: "detail dump" is one stat named "detailed", then the end.
+        s.send(b.request("STAT", "detail dump"))
+        r = b.read_response(s)
+        assert (r.status, r.key, r.value) == (0, b"detailed",
+                                              b"PREFIX u get 4 hit 2 set 1 del 1\r\nEND\r\n"), r
+        assert b.read_response(s).key == b""
+        assert b.call(s, "STAT", "detail off").status == 0
+        assert text.stats("settings")["detail_enabled"] == "no"
+        assert b.call(s, "STAT", "detail sideways").status == 1
+
+
 def test_touch_gat_gatk():
     with Server() as srv, srv.session() as s:
         b.call(s, "SET", "t", b.set_extras(5, 0), "tv")

@@ -103,6 +103,54 @@ def test_cas_uniques_count_up_as_memcached_does():
         assert s.gets_cas("k") == 8  # flush_all took one
 
 
+def test_stats_detail_counts_per_key_prefix():
+    # Rows and their order as memcached 1.6.18 gives them (probed): gets of every key of a
+    # get/gets/gat/gats, hits, every storage command (refused or not), every delete; touch,
+    # incr and the meta commands count nothing; keys without the delimiter neither.
+    with fresh() as srv, srv.session() as s:
+        s.call("stats detail\r\n", "CLIENT_ERROR usage: stats detail on|off|dump\r\n")
+        s.call("stats detail dump\r\n", "END\r\n")
+        s.call("set a:1 0 0 1\r\nx\r\n", "STORED\r\n")  # off: not counted
+        s.call("stats detail on\r\n", "OK\r\n")
+        assert s.stats("settings")["detail_enabled"] == "yes"
+        s.call("set k:1 0 0 1\r\nx\r\n", "STORED\r\n")
+        s.call("add k:1 0 0 1\r\nx\r\n", "NOT_STORED\r\n")
+        s.call("set n:1 0 0 1\r\nxy\r\n", "CLIENT_ERROR bad data chunk\r\nERROR\r\n")
+        s.call("get k:1 k:2 p:1\r\n", "VALUE k:1 0 1\r\nx\r\nEND\r\n")
+        s.call("gets b:1\r\n", "END\r\n")
+        s.call("gat 0 c:1\r\n", "END\r\n")
+        s.call("delete o:1\r\n", "NOT_FOUND\r\n")
+        s.call("touch e:1 0\r\n", "NOT_FOUND\r\n")
+        s.call("incr f:1 1\r\n", "NOT_FOUND\r\n")
+        s.call("mg g:1 v\r\n", "EN\r\n")
+        s.call("ms h:1 1\r\nx\r\n", "HD\r\n")
+        s.call("get plain\r\n", "END\r\n")
+        s.call("get q:r:s\r\n", "END\r\n")
+        s.call("get :x\r\n", "END\r\n")
+        s.call("stats detail dump\r\n",
+               "PREFIX  get 1 hit 0 set 0 del 0\r\n"
+               "PREFIX b get 1 hit 0 set 0 del 0\r\n"
+               "PREFIX c get 1 hit 0 set 0 del 0\r\n"
+               "PREFIX o get 0 hit 0 set 0 del 1\r\n"
+               "PREFIX p get 1 hit 0 set 0 del 0\r\n"
+               "PREFIX n get 0 hit 0 set 1 del 0\r\n"
+               "PREFIX k get 2 hit 1 set 2 del 0\r\n"
+               "PREFIX q get 1 hit 0 set 0 del 0\r\n"
+               "END\r\n")
+        s.call("stats detail off\r\n", "OK\r\n")
+        s.call("get k:1\r\n", "VALUE k:1 0 1\r\nx\r\nEND\r\n")
+        s.call("flush_all\r\n", "OK\r\n")  # keeps the rows
+        s.send("stats detail dump\r\n")
+        assert b"PREFIX k get 2 hit 1 set 2 del 0\r\n" in s.read_until(b"END\r\n")
+        s.call("stats reset\r\n", "RESET\r\n")  # forgets them
+        s.call("stats detail dump\r\n", "END\r\n")
+    with fresh("-D", "/") as srv, srv.session() as s:
+        assert s.stats("settings")["stat_key_prefix"] == "/"
+        s.call("stats detail on\r\n", "OK\r\n")
+        s.call("get a:b/c\r\n", "END\r\n")
+        s.call("stats detail dump\r\n", "PREFIX a:b get 1 hit 0 set 0 del 0\r\nEND\r\n")
+
+
 def test_gets_gat_gats_touch():
     with fresh() as srv, srv.session() as s:
         s.call("set a 5 0 2\r\n10\r\n", "STORED\r\n")
