@@ -46,7 +46,7 @@ enum class TextCommand : uint8_t {
   kLruCrawler,  // arguments: the rest of the line
   kSlabs,       // arguments: the rest of the line
   kLru,         // "lru tune|mode|temp_ttl ...": arguments: the rest of the line
-  kWatch,  // arguments: the event kinds ("fetchers mutations ...")
+  kWatch,       // arguments: the event kinds ("fetchers mutations ...")
   // Managed-memcached auto-discovery: "config get <key>" and "config set <key> <flags>
   // <bytes>" + data block (key, flags, value_length, value as for storage commands).
   kConfigGet,

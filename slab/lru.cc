@@ -140,7 +140,8 @@ int Lru::juggle_list(List& l, RelTime now, int budget) {
                            : now - std::min(now, cold_tail->time.load(std::memory_order_relaxed));
 
   for (const LruSegment s : {kHot, kWarm}) {
-    const uint64_t limit = total * (s == kHot ? hot_pct_ : warm_pct_).load(std::memory_order_relaxed) / 100;
+    const uint64_t limit =
+        total * (s == kHot ? hot_pct_ : warm_pct_).load(std::memory_order_relaxed) / 100;
     const double factor =
         (s == kHot ? hot_max_factor_ : warm_max_factor_).load(std::memory_order_relaxed);
     const auto max_age = static_cast<RelTime>(static_cast<double>(cold_age) * factor);

@@ -27,7 +27,7 @@ TEST_CASE("prefix stats count only while on, under the key's first delimiter",
   stats.record_get("user:2", false);
   stats.record_set("user:1");
   stats.record_delete("user:1:x");  // the prefix ends at the first delimiter
-  stats.record_get("plain", true);   // no delimiter: not counted
+  stats.record_get("plain", true);  // no delimiter: not counted
   CHECK(stats.dump() == "PREFIX user get 2 hit 1 set 1 del 1\r\nEND\r\n");
   stats.set_enabled(false);
   stats.record_set("user:3");
@@ -39,7 +39,8 @@ TEST_CASE("prefix stats count only while on, under the key's first delimiter",
   slashes.set_enabled(true);
   slashes.record_set("a:b/c");
   slashes.record_set("/root");  // empty prefix
-  CHECK(slashes.dump() == "PREFIX  get 0 hit 0 set 1 del 0\r\nPREFIX a:b get 0 hit 0 set 1 del 0\r\nEND\r\n");
+  CHECK(slashes.dump() ==
+        "PREFIX  get 0 hit 0 set 1 del 0\r\nPREFIX a:b get 0 hit 0 set 1 del 0\r\nEND\r\n");
 }
 
 TEST_CASE("the dump lists prefixes in memcached's order", "[daemon][prefix_stats]") {
@@ -47,7 +48,8 @@ TEST_CASE("the dump lists prefixes in memcached's order", "[daemon][prefix_stats
   // these (probed): "" 0, b 3, l 44, m 92, c 95, o and d 115, p 154, n 172, a 178, k 209.
   PrefixStats stats(':');
   stats.set_enabled(true);
-  for (const char* key : {"a:1", "b:1", "c:1", "d:1", "k:1", "l:1", "m:1", "n:1", "o:1", "p:1", ":x"})
+  for (const char* key :
+       {"a:1", "b:1", "c:1", "d:1", "k:1", "l:1", "m:1", "n:1", "o:1", "p:1", ":x"})
     stats.record_get(key, false);
   std::string order;
   const std::string dump = stats.dump();

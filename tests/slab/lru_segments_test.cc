@@ -125,9 +125,10 @@ TEST_CASE("with the maintainer off every item lives in COLD", "[slab][lru]") {
   CHECK(s.number_hot == 0);
 }
 
-TEST_CASE("switched to flat at run time, new items go to COLD and the maintainer empties HOT "
-          "and WARM into it; switched back, HOT fills again",
-          "[slab][lru]") {
+TEST_CASE(
+    "switched to flat at run time, new items go to COLD and the maintainer empties HOT "
+    "and WARM into it; switched back, HOT fills again",
+    "[slab][lru]") {
   Cache cache(manual_config());
   cache.tick(kStart);
   for (int i = 0; i < 50; ++i)
