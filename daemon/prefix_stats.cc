@@ -60,8 +60,7 @@ void PrefixStats::record(std::string_view key, Kind kind, bool hit) {
   if (end == std::string_view::npos) return;
   const std::string_view prefix = key.substr(0, end);
   std::lock_guard lock(mu_);
-  // Looked up by a temporary string: this path runs only while "stats detail on".
-  auto it = prefixes_.find(std::string(prefix));
+  auto it = prefixes_.find(prefix);
   if (it == prefixes_.end()) {
     if (prefixes_.size() >= kMaxPrefixes) return;
     it = prefixes_.emplace(std::string(prefix), Counts{}).first;

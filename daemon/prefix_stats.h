@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <mutex>
 #include <string>
 #include <string_view>
@@ -57,11 +58,16 @@ class PrefixStats {
     uint64_t created = 0;  // order of creation, for the dump
   };
   void record(std::string_view key, Kind kind, bool hit);
+  // Lets find() take the key's prefix as a string_view: no string is built per counted key.
+  struct PrefixHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
 
   const char delimiter_;
   std::atomic<bool> enabled_{false};
   mutable std::mutex mu_;
-  std::unordered_map<std::string, Counts> prefixes_;
+  std::unordered_map<std::string, Counts, PrefixHash, std::equal_to<>> prefixes_;
   uint64_t next_created_ = 0;
 };
 
